@@ -1,0 +1,27 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.throttling import ScopedRateThrottle
+
+from .parsers import BoundedJSONParser
+
+
+class TokenObtainApi(ObtainAuthToken):
+    """Exchange a username and password for an API token (wrong credentials: 400).
+
+    Throttled per client address so password guessing is slow while a person never notices.
+    """
+
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        tags=["auth"],
+        auth=[],
+        responses={200: inline_serializer("AuthToken", {"token": serializers.CharField()})},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

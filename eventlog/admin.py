@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from .models import Event
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The log is append-only: the admin shows it and never changes it."""
+
+    list_display = ("position", "type", "aggregate_type", "aggregate_id", "saga_id", "occurred_at")
+    list_filter = ("type", "aggregate_type", ("occurred_at", admin.DateFieldListFilter))
+    search_fields = ("=aggregate_id", "type")
+    date_hierarchy = "occurred_at"
+    ordering = ("-position",)
+    list_per_page = 50
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

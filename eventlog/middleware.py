@@ -1,0 +1,28 @@
+from .services import event_log_head, last_appended_position
+
+COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class EventPositionMiddleware:
+    """Stamp every successful command response with ``X-Event-Position``.
+
+    The value is the position of the last event the command appended; a command that appended
+    none (a replayed idempotent request, for instance) gets the head of the log, which is just as
+    safe for a client waiting on the read side.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = last_appended_position.set(None)
+        try:
+            response = self.get_response(request)
+            if request.method in COMMAND_METHODS and 200 <= response.status_code < 300:
+                position = last_appended_position.get()
+                if position is None:
+                    position = event_log_head()
+                response["X-Event-Position"] = str(position)
+            return response
+        finally:
+            last_appended_position.reset(token)

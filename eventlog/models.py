@@ -1,0 +1,28 @@
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class Event(models.Model):
+    """A domain event, appended in the same transaction as the state change it records.
+
+    The log is the audit trail and the only source the read models are built from.
+    """
+
+    position = models.BigAutoField(primary_key=True)
+    aggregate_type = models.CharField(max_length=50)
+    aggregate_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=100)
+    data = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
+    saga_id = models.UUIDField(null=True, blank=True)
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position"]
+        indexes = [
+            models.Index(fields=["aggregate_type", "aggregate_id", "position"]),
+            models.Index(fields=["saga_id"]),
+            models.Index(fields=["type"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.type} {self.aggregate_type}:{self.aggregate_id}"
