@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.throttling import ScopedRateThrottle
 
 from .parsers import BoundedJSONParser
@@ -13,6 +14,9 @@ class TokenObtainApi(ObtainAuthToken):
     Throttled per client address so password guessing is slow while a person never notices.
     """
 
+    # No authentication here: a stale token a client still sends must not block getting a new one.
+    authentication_classes = []
+    permission_classes = [AllowAny]
     parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
@@ -20,7 +24,6 @@ class TokenObtainApi(ObtainAuthToken):
     @extend_schema(
         operation_id="auth_token_create",
         tags=["auth"],
-        auth=[],
         responses={200: inline_serializer("AuthToken", {"token": serializers.CharField()})},
     )
     def post(self, request, *args, **kwargs):

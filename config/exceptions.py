@@ -1,5 +1,6 @@
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
@@ -11,10 +12,18 @@ RETRY_AFTER_SECONDS = 5
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus: a database that cannot be reached is a 503 the client may retry."""
+    """DRF's handler, plus two answers it lacks.
+
+    A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, and a database that cannot be reached is a
+    503 the client may retry, instead of a 500 either way.
+    """
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "Request body too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
         return Response(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("APP_VAR_DIR", BASE_DIR / "var"))
@@ -245,7 +245,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # One queue per context so each can be scaled alone; a worker started without -Q consumes all.
 TASK_QUEUES = ("orders", "inventory", "payments", "shipping", "sagas", "readmodels", "ops")
-CELERY_TASK_QUEUES = [Queue(name) for name in TASK_QUEUES]
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in TASK_QUEUES]
 CELERY_TASK_DEFAULT_QUEUE = "ops"
 CELERY_TASK_ROUTES = {f"{name}.*": {"queue": name} for name in TASK_QUEUES}
 

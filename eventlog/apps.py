@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class EventlogConfig(AppConfig):
-    name = 'eventlog'
+    name = "eventlog"

@@ -74,4 +74,4 @@ class StockMovement(models.Model):
         indexes = [models.Index(fields=["product", "kind"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.quantity} × {self.product.sku}"
+        return f"{self.kind} {self.quantity} x {self.product.sku}"

@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    name = 'ops'
+    name = "ops"

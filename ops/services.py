@@ -8,8 +8,6 @@ from .models import WorkerHeartbeat
 @transaction.atomic
 def heartbeat_record(*, hostname: str) -> None:
     now = timezone.now()
-    updated = WorkerHeartbeat.objects.filter(hostname=hostname).update(
-        last_seen_at=now, beats=F("beats") + 1
-    )
+    updated = WorkerHeartbeat.objects.filter(hostname=hostname).update(last_seen_at=now, beats=F("beats") + 1)
     if not updated:
         WorkerHeartbeat.objects.get_or_create(hostname=hostname, defaults={"last_seen_at": now, "beats": 1})

@@ -20,7 +20,9 @@ class Customer(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=Q(credit_limit__gte=0), name="customer_credit_limit_not_negative"),
+            models.CheckConstraint(
+                condition=Q(credit_limit__gte=0), name="customer_credit_limit_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(credit_available__gte=0), name="customer_credit_available_not_negative"
             ),

@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class ReadmodelsConfig(AppConfig):
-    name = 'readmodels'
+    name = "readmodels"

@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class SagasConfig(AppConfig):
-    name = 'sagas'
+    name = "sagas"

@@ -59,7 +59,9 @@ class SagaStep(models.Model):
     class Meta:
         ordering = ["started_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["saga", "name", "direction"], name="saga_step_once_per_direction"),
+            models.UniqueConstraint(
+                fields=["saga", "name", "direction"], name="saga_step_once_per_direction"
+            ),
         ]
 
     def __str__(self) -> str:

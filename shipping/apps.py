@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class ShippingConfig(AppConfig):
-    name = 'shipping'
+    name = "shipping"

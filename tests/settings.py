@@ -1,0 +1,23 @@
+"""The application's settings as the test suite runs them: plain HTTP, fast password hashing.
+
+Processes the suite starts (worker, web) import this module too; ``TEST_DATABASE_NAMES`` then
+points them at the databases the test run created.
+"""
+
+import json
+import os
+
+os.environ.setdefault("DJANGO_HTTPS", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-secret-key-not-used-anywhere-else-0123456789")
+
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES, STORAGES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+for alias, name in json.loads(os.environ.get("TEST_DATABASE_NAMES", "{}")).items():
+    DATABASES[alias]["NAME"] = name
+
+# Static files come from the finders in tests; there is no collected STATIC_ROOT to look at.
+STATIC_ROOT = None

@@ -1,0 +1,84 @@
+import re
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from ops.models import WorkerHeartbeat
+from readmodels.models import ProjectorCheckpoint
+
+pytestmark = pytest.mark.django_db(databases=["default", "read"])
+
+
+def test_healthz_reports_databases_broker_workers_and_projection(anonymous_client):
+    WorkerHeartbeat.objects.create(hostname="celery@test", last_seen_at=timezone.now())
+    ProjectorCheckpoint.objects.create(projector="products", position=0)
+
+    response = anonymous_client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["ok"]
+    assert body["read_database"]["ok"]
+    assert body["broker"]["ok"]
+    assert body["workers"] == {"ok": True, "alive": ["celery@test"]}
+    assert body["projection"]["projectors"]["products"]["events_behind"] == 0
+
+
+def test_healthz_is_503_when_the_broker_is_down(anonymous_client, monkeypatch):
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+
+    response = anonymous_client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["broker"]["ok"] is False
+    assert response.json()["status"] == "unavailable"
+
+
+def test_healthz_does_not_count_stale_heartbeats(anonymous_client):
+    WorkerHeartbeat.objects.create(
+        hostname="celery@old", last_seen_at=timezone.now() - timezone.timedelta(hours=1)
+    )
+
+    assert anonymous_client.get("/healthz").json()["workers"] == {"ok": False, "alive": []}
+
+
+def test_schema_is_valid_without_warnings():
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_schema_documents_the_operations_of_this_api(anonymous_client):
+    schema = anonymous_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    operations = {(path, method) for path, item in schema["paths"].items() for method in item}
+    assert {
+        ("/api/auth/token/", "post"),
+        ("/api/customers/", "post"),
+        ("/api/products/", "post"),
+        ("/api/products/{sku}/restock/", "post"),
+    } <= operations
+    assert schema["paths"]["/api/auth/token/"]["post"].get("security") in ([], [{}])
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_load_every_asset_from_the_application(anonymous_client, page):
+    response = anonymous_client.get(page)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "googleapis" not in html
+    assert "cdn.jsdelivr" not in html
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, "the page should reference its script and style assets"
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} is not served by the application"
+        assert anonymous_client.get(asset).status_code == 200, asset
+
+
+def test_favicon_is_served_locally(anonymous_client):
+    response = anonymous_client.get("/favicon.ico", follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0].startswith("/static/")
