@@ -1,0 +1,71 @@
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from config.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_hold():
+    """Contexts meet only through saga commands and events, never by importing each other."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.django_db(databases=["default", "read"])
+def test_models_and_migrations_agree():
+    output = StringIO()
+
+    call_command("makemigrations", "--check", "--dry-run", stdout=output)
+
+    assert "No changes detected" in output.getvalue()
+
+
+def test_celery_is_configured_for_at_least_once_delivery():
+    conf = celery_app.conf
+
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_connection_retry_on_startup is True
+
+
+@pytest.mark.parametrize(
+    "context", ["orders", "inventory", "payments", "shipping", "sagas", "readmodels", "ops"]
+)
+def test_tasks_are_routed_to_their_contexts_queue(context):
+    route = celery_app.amqp.router.route({}, f"{context}.some_command")
+
+    assert route["queue"].name == context
+    assert route["queue"].routing_key == context
+
+
+def test_a_plain_worker_consumes_every_queue():
+    assert set(celery_app.amqp.queues) == {
+        "orders",
+        "inventory",
+        "payments",
+        "shipping",
+        "sagas",
+        "readmodels",
+        "ops",
+    }
+
+
+def test_beat_schedules_the_heartbeat():
+    assert celery_app.conf.beat_schedule["worker-heartbeat"]["task"] == "ops.heartbeat"

@@ -1,0 +1,93 @@
+"""docker-compose.yml cannot be run here (no Docker engine), so its shape is checked against the
+settings it must feed: every service, command, health check and variable."""
+
+from pathlib import Path
+
+import dj_database_url
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTED_VARIABLES = {
+    "DATABASE_URL",
+    "READ_DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_HTTPS",
+}
+APP_SERVICES = ("migrate", "web", "worker", "beat")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def command_of(service: dict) -> str:
+    command = service["command"]
+    return " ".join(command) if isinstance(command, list) else command
+
+
+def test_every_process_of_the_system_is_a_service(compose):
+    assert {"postgres", "redis", "web", "worker", "beat", "migrate"} <= set(compose["services"])
+    assert command_of(compose["services"]["web"]).startswith("gunicorn config.wsgi")
+    assert command_of(compose["services"]["worker"]).startswith("celery -A config worker")
+    assert "-Q" not in command_of(compose["services"]["worker"]), "a plain worker serves every queue"
+    assert command_of(compose["services"]["beat"]).startswith("celery -A config beat")
+    assert command_of(compose["services"]["migrate"]) == "python manage.py migrate --noinput"
+
+
+def test_long_running_services_have_health_checks(compose):
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert compose["services"][name]["healthcheck"]["test"], name
+    assert "/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
+
+
+def test_data_lives_in_named_volumes(compose):
+    declared = set(compose["volumes"])
+    for name in ("postgres", "redis"):
+        mounts = compose["services"][name]["volumes"]
+        named = {mount.split(":")[0] for mount in mounts if not mount.startswith(".")}
+        assert named and named <= declared, name
+
+
+def test_app_services_get_the_documented_environment(compose):
+    for name in APP_SERVICES:
+        environment = compose["services"][name]["environment"]
+        assert set(environment) == DOCUMENTED_VARIABLES, name
+        assert environment["DJANGO_DEBUG"] == "false"
+        assert environment["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?"), "no secret in the repo"
+
+
+def test_urls_point_at_the_services_of_the_file(compose):
+    environment = compose["services"]["web"]["environment"]
+    write = dj_database_url.parse(environment["DATABASE_URL"])
+    read = dj_database_url.parse(environment["READ_DATABASE_URL"])
+
+    assert write["ENGINE"] == read["ENGINE"] == "django.db.backends.postgresql"
+    assert write["HOST"] == read["HOST"] == "postgres"
+    assert write["NAME"] != read["NAME"]
+    assert environment["CELERY_BROKER_URL"].startswith("redis://redis:")
+    init_sql = (ROOT / "deploy/postgres/create-read-database.sql").read_text()
+    assert f"CREATE DATABASE {read['NAME']}" in init_sql
+    assert write["NAME"] == compose["services"]["postgres"]["environment"]["POSTGRES_DB"]
+
+
+def test_app_waits_for_healthy_dependencies_and_migrations(compose):
+    for name in ("web", "worker", "beat"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_dockerfile_installs_the_pinned_requirements_and_serves_with_gunicorn():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "FROM python:3.11" in dockerfile
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "collectstatic" in dockerfile
+    assert '"gunicorn", "config.wsgi"' in dockerfile
+    assert "USER app" in dockerfile

@@ -1,0 +1,62 @@
+import pytest
+from django.db import transaction
+
+from eventlog.models import Event
+from eventlog.services import OutsideTransactionError, event_append, event_log_head
+from payments.factories import UserFactory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_are_only_appended_inside_the_transaction_of_their_change():
+    with pytest.raises(OutsideTransactionError):
+        event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_leaves_no_event():
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+        raise Boom
+
+    assert Event.objects.count() == 0
+    assert event_log_head() == 0
+
+
+@pytest.mark.django_db
+def test_positions_grow_and_the_head_is_the_newest():
+    with transaction.atomic():
+        first = event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={"n": 1})
+        second = event_append(
+            aggregate_type="product", aggregate_id="A", type="StockRestocked", data={"n": 2}
+        )
+
+    assert first.position < second.position
+    assert event_log_head() == second.position
+    assert list(Event.objects.values_list("type", flat=True)) == ["ProductAdded", "StockRestocked"]
+
+
+@pytest.mark.django_db
+def test_a_successful_post_that_appends_nothing_reports_the_head(anonymous_client):
+    UserFactory(username="erin")
+    with transaction.atomic():
+        head = event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={}).position
+
+    response = anonymous_client.post(
+        "/api/auth/token/", {"username": "erin", "password": "correct-horse-battery"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response["X-Event-Position"] == str(head)
+
+
+@pytest.mark.django_db
+def test_a_failed_command_carries_no_position(staff_client):
+    response = staff_client.post("/api/products/NOPE/restock/", {"quantity": 1}, format="json")
+
+    assert response.status_code == 404
+    assert "X-Event-Position" not in response
