@@ -249,7 +249,7 @@ CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in 
 CELERY_TASK_DEFAULT_QUEUE = "ops"
 CELERY_TASK_ROUTES = {f"{name}.*": {"queue": name} for name in TASK_QUEUES}
 
-HEARTBEAT_INTERVAL_SECONDS = 15
+HEARTBEAT_INTERVAL_SECONDS = float(os.environ.get("HEARTBEAT_INTERVAL_SECONDS", 15))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS},
 }

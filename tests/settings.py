@@ -21,3 +21,15 @@ for alias, name in json.loads(os.environ.get("TEST_DATABASE_NAMES", "{}")).items
 
 # Static files come from the finders in tests; there is no collected STATIC_ROOT to look at.
 STATIC_ROOT = None
+
+# The suite's own broker folders, so a test run never consumes a `make run` session's messages.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    TEST_BROKER_DIR = VAR_DIR / "test-broker"
+    for folder in ("queue", "processed"):
+        (TEST_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(TEST_BROKER_DIR / "queue"),
+        "data_folder_out": str(TEST_BROKER_DIR / "queue"),
+        "processed_folder": str(TEST_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }

@@ -1,10 +1,10 @@
 import re
 
 import pytest
+from celery import Celery
 from django.core.management import call_command
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from ops.models import WorkerHeartbeat
 from readmodels.models import ProjectorCheckpoint
 
@@ -28,7 +28,10 @@ def test_healthz_reports_databases_broker_workers_and_projection(anonymous_clien
 
 
 def test_healthz_is_503_when_the_broker_is_down(anonymous_client, monkeypatch):
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    # Celery lets CELERY_BROKER_URL in the environment win over the broker argument.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
+    unreachable_broker = Celery("unreachable", broker="redis://127.0.0.1:9/0", set_as_current=False)
+    monkeypatch.setattr("ops.views.celery_app", unreachable_broker)
 
     response = anonymous_client.get("/healthz")
 

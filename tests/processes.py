@@ -1,0 +1,129 @@
+"""Real processes for system tests: a Celery worker, beat and gunicorn on the test databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def wait_for(
+    condition: Callable[[], object],
+    *,
+    timeout: float,
+    what: str,
+    processes: tuple[ManagedProcess, ...] = (),
+    interval: float = 0.2,
+) -> object:
+    """Poll ``condition`` until it returns something truthy or the deadline passes; on timeout the
+    message carries the tail of each process's log."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+            if result:
+                return result
+        except Exception as error:  # the condition may fail until the system is up
+            last_error = error
+        time.sleep(interval)
+    logs = "".join(f"\n--- {process.name} log:\n{process.output()[-3000:]}" for process in processes)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r}){logs}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process that shares this test run's databases and broker."""
+    names = {alias: str(connections[alias].settings_dict["NAME"]) for alias in connections}
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "TEST_DATABASE_NAMES": json.dumps(names),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+class ManagedProcess:
+    def __init__(self, name: str, args: list[str], env: dict[str, str]):
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout)
+        self.log.close()
+
+
+def start_worker(env: dict[str, str], *, name: str = "test-worker", concurrency: int = 2) -> ManagedProcess:
+    return ManagedProcess(
+        name,
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "-n",
+            f"{name}@%h",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
+    )
+
+
+def start_beat(env: dict[str, str], schedule_dir: Path) -> ManagedProcess:
+    return ManagedProcess(
+        "beat",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "beat",
+            "--loglevel=INFO",
+            "--schedule",
+            str(schedule_dir / "beat"),
+        ],
+        env,
+    )
+
+
+def start_web(env: dict[str, str], port: int) -> ManagedProcess:
+    return ManagedProcess(
+        "web",
+        [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env,
+    )
