@@ -64,7 +64,7 @@ def child_env(**extra: str) -> dict[str, str]:
 class ManagedProcess:
     def __init__(self, name: str, args: list[str], env: dict[str, str]):
         self.name = name
-        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -50,7 +50,8 @@ def test_data_lives_in_named_volumes(compose):
     for name in ("postgres", "redis"):
         mounts = compose["services"][name]["volumes"]
         named = {mount.split(":")[0] for mount in mounts if not mount.startswith(".")}
-        assert named and named <= declared, name
+        assert named, name
+        assert named <= declared, name
 
 
 def test_app_services_get_the_documented_environment(compose):

@@ -10,7 +10,7 @@ from config.celery import app as celery_app
 from ops.models import WorkerHeartbeat
 from ops.tasks import heartbeat
 
-from .processes import free_port, start_beat, start_web, start_worker, child_env, wait_for
+from .processes import child_env, free_port, start_beat, start_web, start_worker, wait_for
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
 
@@ -64,6 +64,8 @@ def test_web_worker_and_beat_together_report_healthy(processes, tmp_path):
         worker_alive_in_healthz, timeout=STARTUP_TIMEOUT, what="a healthy system", processes=tuple(processes)
     )
 
-    assert body["database"]["ok"] and body["read_database"]["ok"] and body["broker"]["ok"]
+    assert body["database"]["ok"]
+    assert body["read_database"]["ok"]
+    assert body["broker"]["ok"]
     assert any(name.startswith("test-worker@") for name in body["workers"]["alive"])
     assert WorkerHeartbeat.objects.get(hostname__startswith="test-worker@").beats >= 1
