@@ -212,17 +212,24 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------------------------------
 
+
+def filesystem_broker_options(folder: Path) -> dict:
+    """kombu's filesystem transport: messages are files in ``folder``, no server needed."""
+    for name in ("queue", "processed"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+        # The transport polls its folder; kombu's default second would add up to a second per step.
+        "polling_interval": 0.1,
+    }
+
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    BROKER_DIR = VAR_DIR / "broker"
-    for folder in ("queue", "processed"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "broker")
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # With late acknowledgement Redis re-delivers an unacknowledged message after this long;

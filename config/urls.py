@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from ops.api import WorkerPingApi
 from ops.views import favicon, healthz
 
 from .auth import TokenObtainApi
@@ -10,6 +11,7 @@ api_patterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("", include("inventory.urls")),
     path("", include("payments.urls")),
+    path("ops/worker-pings/", WorkerPingApi.as_view(), name="worker-ping"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path(

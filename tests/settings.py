@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_HTTPS", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-secret-key-not-used-anywhere-else-0123456789")
 
 from config.settings import *  # noqa: F403
-from config.settings import CELERY_BROKER_URL, DATABASES, STORAGES, VAR_DIR
+from config.settings import CELERY_BROKER_URL, DATABASES, STORAGES, VAR_DIR, filesystem_broker_options
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
@@ -24,12 +24,4 @@ STATIC_ROOT = None
 
 # The suite's own broker folders, so a test run never consumes a `make run` session's messages.
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    TEST_BROKER_DIR = VAR_DIR / "test-broker"
-    for folder in ("queue", "processed"):
-        (TEST_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(TEST_BROKER_DIR / "queue"),
-        "data_folder_out": str(TEST_BROKER_DIR / "queue"),
-        "processed_folder": str(TEST_BROKER_DIR / "processed"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-broker")

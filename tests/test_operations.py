@@ -85,3 +85,15 @@ def test_favicon_is_served_locally(anonymous_client):
 
     assert response.status_code == 200
     assert response.redirect_chain[-1][0].startswith("/static/")
+
+
+def test_worker_ping_is_staff_only_and_queued_on_commit(
+    staff_client, customer_client, django_capture_on_commit_callbacks
+):
+    assert customer_client.post("/api/ops/worker-pings/").status_code == 403
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_client.post("/api/ops/worker-pings/")
+
+    assert response.status_code == 202
+    assert len(callbacks) == 1, "the task is sent only once the request's transaction commits"

@@ -5,10 +5,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+from rest_framework.authtoken.models import Token
 
 from config.celery import app as celery_app
 from ops.models import WorkerHeartbeat
-from ops.tasks import heartbeat
 
 from .processes import child_env, free_port, start_beat, start_web, start_worker, wait_for
 
@@ -33,19 +33,31 @@ def get_json(url: str) -> tuple[int, dict]:
         return error.code, json.load(error)
 
 
-def test_a_task_sent_from_a_django_process_runs_on_a_real_worker(processes):
+def test_a_task_sent_by_the_web_process_runs_on_a_real_worker(processes, staff_user):
     celery_app.control.purge()
-    worker = start_worker(child_env())
-    processes.append(worker)
+    env = child_env()
+    port = free_port()
+    worker, web = start_worker(env), start_web(env, port)
+    processes.extend([worker, web])
+    token = Token.objects.create(user=staff_user).key
 
-    heartbeat.delay()
+    def ping_accepted():
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/ops/worker-pings/",
+            method="POST",
+            headers={"Authorization": f"Token {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 202
 
+    wait_for(ping_accepted, timeout=STARTUP_TIMEOUT, what="gunicorn to accept the ping", processes=(web,))
     beat = wait_for(
         lambda: WorkerHeartbeat.objects.filter(hostname__startswith="test-worker@").first(),
         timeout=STARTUP_TIMEOUT,
-        what="the worker to run ops.heartbeat",
-        processes=(worker,),
+        what="the worker to run the task the web process sent",
+        processes=(worker, web),
     )
+
     assert beat.beats == 1
     assert worker.alive()
 
