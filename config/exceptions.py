@@ -3,6 +3,7 @@ import logging
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -32,3 +33,11 @@ def exception_handler(exc, context):
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return None
+
+
+class Conflict(APIException):
+    """The resource's state does not allow the command now (409 with a ``detail``)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The resource's state does not allow this command."
+    default_code = "conflict"

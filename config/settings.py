@@ -208,6 +208,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or "state" field; name each enum after what it describes.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "SagaStateEnum": "sagas.models.Saga.State",
+        "SagaStepStatusEnum": "sagas.models.SagaStep.Status",
+        "SagaDirectionEnum": "sagas.models.Direction",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -271,4 +278,30 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- Sagas ---------------------------------------------------------------------------------------
+
+# How long one attempt of a step may take before the sweeper counts it as lost and re-sends it.
+SAGA_STEP_DEADLINE_SECONDS = float(os.environ.get("SAGA_STEP_DEADLINE_SECONDS", 30))
+SAGA_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SAGA_SWEEP_INTERVAL_SECONDS", 5))
+# Sends of one step before it counts as failed (then compensated), and of one compensation before
+# the saga stops FAILED; retries wait an exponentially growing, jittered delay from this base.
+SAGA_STEP_MAX_ATTEMPTS = int(os.environ.get("SAGA_STEP_MAX_ATTEMPTS", 5))
+SAGA_COMPENSATION_MAX_ATTEMPTS = int(os.environ.get("SAGA_COMPENSATION_MAX_ATTEMPTS", 8))
+SAGA_RETRY_BASE_DELAY_SECONDS = float(os.environ.get("SAGA_RETRY_BASE_DELAY_SECONDS", 0.2))
+# Failpoints (sagas.Failpoint) let operators and tests inject faults; off, they cost nothing.
+SAGA_FAILPOINTS_ENABLED = env_bool("SAGA_FAILPOINTS_ENABLED", default=False)
+CELERY_BEAT_SCHEDULE["saga-sweeper"] = {
+    "task": "sagas.sweep_overdue",
+    "schedule": SAGA_SWEEP_INTERVAL_SECONDS,
+}
+
+# Where orders finds the catalogue and the customers (see orders/ports.py).
+ORDERS_CATALOG = "inventory.catalog"
+ORDERS_CUSTOMERS = "payments.directory"
+IDEMPOTENCY_KEY_TTL_HOURS = 48
+CELERY_BEAT_SCHEDULE["purge-idempotency-records"] = {
+    "task": "orders.purge_idempotency_records",
+    "schedule": 3600,
 }

@@ -11,6 +11,8 @@ api_patterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("", include("inventory.urls")),
     path("", include("payments.urls")),
+    path("", include("orders.urls")),
+    path("", include("sagas.urls")),
     path("ops/worker-pings/", WorkerPingApi.as_view(), name="worker-ping"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -7,8 +7,8 @@ class EventPositionMiddleware:
     """Stamp every successful command response with ``X-Event-Position``.
 
     The value is the position of the last event the command appended; a command that appended
-    none (a replayed idempotent request, for instance) gets the head of the log, which is just as
-    safe for a client waiting on the read side.
+    none gets the head of the log, which is just as safe for a client waiting on the read side.
+    A response that carries its own (a replayed idempotent answer) keeps it.
     """
 
     def __init__(self, get_response):
@@ -18,7 +18,8 @@ class EventPositionMiddleware:
         token = last_appended_position.set(None)
         try:
             response = self.get_response(request)
-            if request.method in COMMAND_METHODS and 200 <= response.status_code < 300:
+            succeeded = 200 <= response.status_code < 300
+            if request.method in COMMAND_METHODS and succeeded and "X-Event-Position" not in response:
                 position = last_appended_position.get()
                 if position is None:
                     position = event_log_head()

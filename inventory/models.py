@@ -40,6 +40,45 @@ class Product(models.Model):
         return self.on_hand - self.reserved
 
 
+class StockReservation(models.Model):
+    """Units held for one order: reserved by its saga, then released or shipped."""
+
+    class Status(models.TextChoices):
+        RESERVED = "RESERVED"
+        RELEASED = "RELEASED"
+        SHIPPED = "SHIPPED"
+
+    order_id = models.UUIDField(unique=True)
+    saga_id = models.UUIDField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RESERVED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"reservation for order {self.order_id} ({self.status})"
+
+
+class StockReservationLine(models.Model):
+    reservation = models.ForeignKey(StockReservation, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservation_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_line_quantity_positive"),
+            models.UniqueConstraint(
+                fields=["reservation", "product"], name="reservation_line_one_per_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product.sku}"
+
+
 class StockMovement(models.Model):
     """The stock ledger: every change of ``on_hand`` or ``reserved`` with its cause.
 

@@ -1,11 +1,19 @@
+from dataclasses import dataclass, field
 from decimal import Decimal
+from uuid import UUID
 
 from django.db import transaction
 
 from eventlog.services import event_append
 
 from . import events
-from .models import Product, StockMovement
+from .models import Product, StockMovement, StockReservation, StockReservationLine
+
+
+@dataclass(frozen=True)
+class ReservationOutcome:
+    reserved: bool
+    shortages: list[dict] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -35,6 +43,131 @@ def product_restock(*, sku: str, quantity: int) -> Product:
         aggregate_type=events.AGGREGATE,
         aggregate_id=sku,
         type=events.STOCK_RESTOCKED,
-        data={"sku": sku, "quantity": quantity, "on_hand": product.on_hand},
+        data={"sku": sku, "quantity": quantity, "on_hand": product.on_hand, "reserved": product.reserved},
     )
     return product
+
+
+def _locked_products(skus) -> dict[str, Product]:
+    """Lock product rows in sku order: every transaction takes them in the same order, so
+    concurrent reservations queue behind each other instead of deadlocking."""
+    return {
+        product.sku: product
+        for product in Product.objects.select_for_update().filter(sku__in=skus).order_by("sku")
+    }
+
+
+@transaction.atomic
+def stock_reserve(*, saga_id: UUID, step: str, order_id: UUID, lines: list[dict]) -> ReservationOutcome:
+    """Hold every line's units for the order, or none of them."""
+    if StockReservation.objects.filter(order_id=order_id).exists():
+        return ReservationOutcome(reserved=True)
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line["sku"]] = wanted.get(line["sku"], 0) + int(line["quantity"])
+    products = _locked_products(sorted(wanted))
+    shortages = [
+        {"sku": sku, "requested": quantity, "available": products[sku].available if sku in products else 0}
+        for sku, quantity in sorted(wanted.items())
+        if sku not in products or products[sku].available < quantity
+    ]
+    if shortages:
+        event_append(
+            aggregate_type=events.RESERVATION_AGGREGATE,
+            aggregate_id=order_id,
+            type=events.STOCK_RESERVATION_FAILED,
+            data={"order_id": order_id, "shortages": shortages},
+            saga_id=saga_id,
+        )
+        return ReservationOutcome(reserved=False, shortages=shortages)
+
+    reservation = StockReservation.objects.create(order_id=order_id, saga_id=saga_id)
+    for sku, quantity in sorted(wanted.items()):
+        product = products[sku]
+        product.reserved += quantity
+        product.save(update_fields=["reserved", "updated_at"])
+        StockReservationLine.objects.create(reservation=reservation, product=product, quantity=quantity)
+        StockMovement.objects.create(
+            product=product, kind=StockMovement.Kind.RESERVED, quantity=quantity, saga_id=saga_id, step=step
+        )
+    event_append(
+        aggregate_type=events.RESERVATION_AGGREGATE,
+        aggregate_id=order_id,
+        type=events.STOCK_RESERVED,
+        data={"order_id": order_id, "lines": _stock_lines(reservation, products)},
+        saga_id=saga_id,
+    )
+    return ReservationOutcome(reserved=True)
+
+
+@transaction.atomic
+def stock_release_if_reserved(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
+    """Give an order's held units back. Nothing held (never reserved, released or shipped) is
+    success with nothing to do, so the compensation can run any number of times."""
+    return _close_reservation(
+        saga_id=saga_id,
+        step=step,
+        order_id=order_id,
+        status=StockReservation.Status.RELEASED,
+        movement=StockMovement.Kind.RELEASED,
+        event_type=events.STOCK_RELEASED,
+    )
+
+
+@transaction.atomic
+def stock_ship(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
+    """The order's units leave the warehouse: on hand and reserved both drop."""
+    if StockReservation.objects.filter(order_id=order_id, status=StockReservation.Status.SHIPPED).exists():
+        return True
+    return _close_reservation(
+        saga_id=saga_id,
+        step=step,
+        order_id=order_id,
+        status=StockReservation.Status.SHIPPED,
+        movement=StockMovement.Kind.SHIPPED,
+        event_type=events.STOCK_SHIPPED,
+    )
+
+
+def _close_reservation(*, saga_id, step, order_id, status, movement, event_type) -> bool:
+    reservation = (
+        StockReservation.objects.select_for_update()
+        .filter(order_id=order_id, status=StockReservation.Status.RESERVED)
+        .first()
+    )
+    if reservation is None:
+        return False
+    quantities = {line.product.sku: line.quantity for line in reservation.lines.select_related("product")}
+    products = _locked_products(sorted(quantities))
+    for sku, quantity in sorted(quantities.items()):
+        product = products[sku]
+        product.reserved -= quantity
+        if status == StockReservation.Status.SHIPPED:
+            product.on_hand -= quantity
+        product.save(update_fields=["on_hand", "reserved", "updated_at"])
+        StockMovement.objects.create(
+            product=product, kind=movement, quantity=quantity, saga_id=saga_id, step=step
+        )
+    reservation.status = status
+    reservation.save(update_fields=["status", "updated_at"])
+    event_append(
+        aggregate_type=events.RESERVATION_AGGREGATE,
+        aggregate_id=order_id,
+        type=event_type,
+        data={"order_id": order_id, "lines": _stock_lines(reservation, products)},
+        saga_id=saga_id,
+    )
+    return True
+
+
+def _stock_lines(reservation: StockReservation, products: dict[str, Product]) -> list[dict]:
+    """Each line with the product's stock after the change, so a projection can set, not add."""
+    return [
+        {
+            "sku": line.product.sku,
+            "quantity": line.quantity,
+            "on_hand": products[line.product.sku].on_hand,
+            "reserved": products[line.product.sku].reserved,
+        }
+        for line in reservation.lines.select_related("product").order_by("product__sku")
+    ]

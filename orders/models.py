@@ -65,3 +65,25 @@ class OrderLine(models.Model):
     @property
     def line_total(self):
         return self.unit_price * self.quantity
+
+
+class IdempotencyRecord(models.Model):
+    """The answer given to a command sent with an ``Idempotency-Key``, replayed for a retry.
+
+    Written in the transaction that places the order, under a unique (user, key): a concurrent
+    request with the same key waits for that transaction, then replays its answer.
+    """
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request it answered.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(default=dict)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"

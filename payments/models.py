@@ -37,11 +37,11 @@ class Customer(models.Model):
 
 
 class Charge(models.Model):
-    """Money taken from a customer's credit for one order, once per ``(saga_id, step)``."""
+    """Money taken from a customer's credit for one order: one charge per order and per saga step."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="charges")
-    order_id = models.UUIDField()
+    order_id = models.UUIDField(unique=True)
     saga_id = models.UUIDField()
     step = models.CharField(max_length=50)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -53,7 +53,6 @@ class Charge(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="charge_amount_positive"),
             models.UniqueConstraint(fields=["saga_id", "step"], name="charge_once_per_saga_step"),
         ]
-        indexes = [models.Index(fields=["order_id"])]
 
     def __str__(self) -> str:
         return f"{self.amount} from {self.customer} for order {self.order_id}"

@@ -1,4 +1,6 @@
+from dataclasses import dataclass
 from decimal import Decimal
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -6,7 +8,13 @@ from django.db import transaction
 from eventlog.services import event_append
 
 from . import events
-from .models import Customer
+from .models import Charge, Customer, Refund
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    charged: bool
+    credit_available: Decimal
 
 
 @transaction.atomic
@@ -24,6 +32,7 @@ def customer_register(
         type=events.CUSTOMER_REGISTERED,
         data={
             "customer_id": customer.id,
+            "user_id": user.pk,
             "username": username,
             "name": name,
             "email": email,
@@ -31,3 +40,75 @@ def customer_register(
         },
     )
     return customer
+
+
+@transaction.atomic
+def payment_charge(
+    *, saga_id: UUID, step: str, order_id: UUID, customer_id: UUID, amount: Decimal
+) -> ChargeOutcome:
+    """Take ``amount`` from the customer's available credit, or decline if it is not there.
+
+    The customer row is locked, so two orders of one customer cannot both spend the last credit;
+    the check constraint on ``credit_available`` is the backstop.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if Charge.objects.filter(order_id=order_id).exists():
+        return ChargeOutcome(charged=True, credit_available=customer.credit_available)
+    if customer.credit_available < amount:
+        event_append(
+            aggregate_type=events.PAYMENT_AGGREGATE,
+            aggregate_id=order_id,
+            type=events.PAYMENT_DECLINED,
+            data={
+                "order_id": order_id,
+                "customer_id": customer.pk,
+                "amount": amount,
+                "credit_available": customer.credit_available,
+            },
+            saga_id=saga_id,
+        )
+        return ChargeOutcome(charged=False, credit_available=customer.credit_available)
+    customer.credit_available -= amount
+    customer.save(update_fields=["credit_available"])
+    Charge.objects.create(customer=customer, order_id=order_id, saga_id=saga_id, step=step, amount=amount)
+    event_append(
+        aggregate_type=events.PAYMENT_AGGREGATE,
+        aggregate_id=order_id,
+        type=events.PAYMENT_CHARGED,
+        data={
+            "order_id": order_id,
+            "customer_id": customer.pk,
+            "amount": amount,
+            "credit_available": customer.credit_available,
+        },
+        saga_id=saga_id,
+    )
+    return ChargeOutcome(charged=True, credit_available=customer.credit_available)
+
+
+@transaction.atomic
+def payment_refund_if_charged(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
+    """Give back the order's charge. No charge, or one already refunded, is success with
+    nothing to do, so the compensation can run any number of times."""
+    charge = Charge.objects.filter(order_id=order_id, refund__isnull=True).first()
+    if charge is None:
+        return False
+    customer = Customer.objects.select_for_update().get(pk=charge.customer_id)
+    if Refund.objects.filter(charge=charge).exists():
+        return False
+    customer.credit_available += charge.amount
+    customer.save(update_fields=["credit_available"])
+    Refund.objects.create(charge=charge, saga_id=saga_id, step=step, amount=charge.amount)
+    event_append(
+        aggregate_type=events.PAYMENT_AGGREGATE,
+        aggregate_id=order_id,
+        type=events.PAYMENT_REFUNDED,
+        data={
+            "order_id": order_id,
+            "customer_id": customer.pk,
+            "amount": charge.amount,
+            "credit_available": customer.credit_available,
+        },
+        saga_id=saga_id,
+    )
+    return True

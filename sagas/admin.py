@@ -16,8 +16,8 @@ class SagaStepInline(admin.TabularInline):
 
 @admin.register(Saga)
 class SagaAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "type", "state", "current_step", "order_id", "created_at", "updated_at")
+    list_display = ("id", "type", "state", "current_step", "subject_id", "created_at", "updated_at")
     list_filter = ("state", "type", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("=id", "=order_id")
+    search_fields = ("=id", "=subject_id")
     date_hierarchy = "created_at"
     inlines = [SagaStepInline]

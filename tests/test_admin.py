@@ -8,13 +8,14 @@ from rest_framework.authtoken.models import Token
 
 from eventlog.services import event_append
 from inventory.factories import ProductFactory
+from inventory.models import StockReservation, StockReservationLine
 from inventory.services import product_restock
 from ops.models import WorkerHeartbeat
-from orders.models import Order, OrderLine
+from orders.models import IdempotencyRecord, Order, OrderLine
 from payments.factories import CustomerFactory
 from payments.models import Charge, Refund
 from readmodels.models import ProductAvailability, ProjectorCheckpoint
-from sagas.models import Saga, SagaStep
+from sagas.models import Failpoint, Saga, SagaStep, StepReceipt
 from shipping.models import Shipment
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
@@ -40,8 +41,15 @@ def one_of_everything(db):
         ship_to_country="FR",
     )
     OrderLine.objects.create(order=order, sku="KB-1", name="Keyboard", quantity=2, unit_price="10.00")
-    saga = Saga.objects.create(type="place_order", order_id=order.id)
+    saga = Saga.objects.create(type="place_order", subject_id=order.id)
     SagaStep.objects.create(saga=saga, name="reserve_stock")
+    StepReceipt.objects.create(
+        saga_id=saga.id, step="reserve_stock", direction="FORWARD", task="t", succeeded=True
+    )
+    Failpoint.objects.create(task="payments.refund_payment", action="FAIL")
+    reservation = StockReservation.objects.create(order_id=order.id, saga_id=saga.id)
+    StockReservationLine.objects.create(reservation=reservation, product=product, quantity=1)
+    IdempotencyRecord.objects.create(user=customer.user, key="k", fingerprint="f", response_status=202)
     charge = Charge.objects.create(
         customer=customer, order_id=order.id, saga_id=saga.id, step="charge", amount="20.00"
     )

@@ -87,7 +87,7 @@ def test_restock_adds_units_and_records_them(staff_client):
     movement = StockMovement.objects.get()
     assert (movement.kind, movement.quantity) == ("RESTOCKED", 5)
     event = Event.objects.get(type="StockRestocked")
-    assert event.data == {"sku": "KB-100", "quantity": 5, "on_hand": 8}
+    assert event.data == {"sku": "KB-100", "quantity": 5, "on_hand": 8, "reserved": 1}
     assert response["X-Event-Position"] == str(event.position)
 
 

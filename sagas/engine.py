@@ -1,0 +1,386 @@
+"""The saga orchestrator: starts sagas, records participants' replies, sweeps lost steps.
+
+Every function here runs inside one database transaction and holds the saga's row lock while it
+decides, so two replies (or a reply and the sweeper) racing for one saga are applied one after
+the other. Commands leave only after that transaction commits (``transaction.on_commit``);
+a message lost between commit and broker is re-sent by the sweeper when its deadline passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from celery import current_app
+from django.db import transaction
+from django.utils import timezone
+
+from eventlog.services import event_append
+
+from . import failpoints
+from .definition import Recovery, SagaDefinition, Step, definition_for
+from .models import Direction, Failpoint, Saga, SagaStep
+
+logger = logging.getLogger(__name__)
+
+REPLY_TASK = "sagas.record_reply"
+EVENT_AGGREGATE = "saga"
+SWEEP_BATCH = 200
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # a business failure, if the step declares the error code as one
+    TRANSIENT = "TRANSIENT"  # anything else that went wrong: retried
+
+
+class SagaStateError(Exception):
+    """An operator command that does not fit the saga's current state."""
+
+
+# --- Commands ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def saga_start(
+    *, definition: SagaDefinition, subject_id: UUID | None, data: dict[str, Any], saga_id: UUID | None = None
+) -> Saga:
+    """Create a saga and send its first command once the caller's transaction commits.
+
+    ``saga_id`` lets the caller name the saga in its own events before starting it.
+    """
+    saga = Saga.objects.create(id=saga_id or uuid4(), type=definition.type, subject_id=subject_id, data=data)
+    _append(saga, "SagaStarted", {"type": definition.type})
+    for step in definition.steps:
+        if step.action is not None:
+            _begin(saga, definition, step, Direction.FORWARD)
+            break
+        SagaStep.objects.create(
+            saga=saga, name=step.name, status=SagaStep.Status.SUCCEEDED, finished_at=timezone.now()
+        )
+    else:
+        _finish(saga, Saga.State.COMPLETED)
+    saga.save()
+    return saga
+
+
+@transaction.atomic
+def reply_record(
+    *,
+    saga_id: UUID,
+    step: str,
+    direction: str,
+    attempt: int,
+    outcome: Outcome,
+    result: dict[str, Any] | None = None,
+    error_code: str = "",
+    error: str = "",
+) -> None:
+    """Apply a participant's answer to the step in flight; anything else is a stale duplicate."""
+    saga = Saga.objects.select_for_update().filter(pk=saga_id).first()
+    if saga is None:
+        logger.warning("reply for unknown saga %s (%s %s) ignored", saga_id, direction, step)
+        return
+    step_row = SagaStep.objects.filter(saga=saga, name=step, direction=direction).first()
+    in_flight = (
+        saga.is_active
+        and saga.current_step == step
+        and saga.direction == direction
+        and step_row is not None
+        and step_row.status == SagaStep.Status.RUNNING
+    )
+    if not in_flight:
+        logger.info(
+            "duplicate or stale reply ignored: saga %s %s %s attempt %s", saga_id, direction, step, attempt
+        )
+        return
+
+    definition = definition_for(saga.type)
+    step_def = _step_definition(definition, step_row)
+    _note_attempt(step_row, attempt, outcome=outcome, error=error)
+    if outcome == Outcome.SUCCEEDED:
+        _succeeded(saga, definition, step_row, result or {})
+    elif (
+        outcome == Outcome.FAILED
+        and direction == Direction.FORWARD
+        and error_code in step_def.business_failures
+    ):
+        _close_step(step_row, SagaStep.Status.FAILED, error=f"{error_code}: {error}")
+        _compensate(saga, definition, step_def, code=error_code, detail=error, include_failed_step=False)
+    else:
+        _retry_or_give_up(
+            saga, definition, step_row, reason=f"{error_code}: {error}" if error_code else error
+        )
+    saga.save()
+
+
+def sweep_overdue(*, now=None, limit: int = SWEEP_BATCH) -> int:
+    """Treat every step whose deadline has passed as a lost attempt: re-send it or give up.
+
+    Each saga is handled in its own transaction and skipped if another sweeper holds it.
+    """
+    now = now or timezone.now()
+    overdue = list(
+        Saga.objects.filter(state__in=Saga.ACTIVE_STATES, deadline_at__lt=now)
+        .order_by("deadline_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    swept = 0
+    for saga_id in overdue:
+        with transaction.atomic():
+            saga = (
+                Saga.objects.select_for_update(skip_locked=True)
+                .filter(pk=saga_id, state__in=Saga.ACTIVE_STATES, deadline_at__lt=now)
+                .first()
+            )
+            if saga is None:
+                continue
+            step_row = SagaStep.objects.get(saga=saga, name=saga.current_step, direction=saga.direction)
+            _note_attempt(
+                step_row, step_row.attempts, outcome="TIMED_OUT", error="no reply before the deadline"
+            )
+            logger.warning(
+                "saga %s: %s %s timed out (attempt %s)",
+                saga.pk,
+                saga.direction,
+                saga.current_step,
+                step_row.attempts,
+            )
+            _retry_or_give_up(
+                saga, definition_for(saga.type), step_row, reason="no reply before the deadline"
+            )
+            saga.save()
+            swept += 1
+    return swept
+
+
+@transaction.atomic
+def saga_retry(*, saga_id: UUID, actor: str) -> Saga:
+    """Resume a FAILED saga where it stopped, with a fresh budget of attempts."""
+    saga = _locked(saga_id)
+    if saga.state != Saga.State.FAILED:
+        raise SagaStateError(f"only a FAILED saga can be retried; this one is {saga.state}")
+    definition = definition_for(saga.type)
+    step_row = SagaStep.objects.get(saga=saga, name=saga.current_step, direction=saga.direction)
+    saga.state = Saga.State.RUNNING if saga.direction == Direction.FORWARD else Saga.State.COMPENSATING
+    saga.finished_at = None
+    step_row.attempts = 0
+    step_row.status = SagaStep.Status.RUNNING
+    step_row.finished_at = None
+    _append(saga, "SagaRetried", {"actor": actor, "step": step_row.name, "direction": step_row.direction})
+    _send(saga, definition, step_row, reason=f"retried by {actor}")
+    saga.save()
+    return saga
+
+
+@transaction.atomic
+def saga_compensate(*, saga_id: UUID, actor: str) -> Saga:
+    """Give up on a running saga and undo what it did: the operator's way out of a stuck step."""
+    saga = _locked(saga_id)
+    definition = definition_for(saga.type)
+    if saga.state != Saga.State.RUNNING or definition.recovery != Recovery.BACKWARD:
+        raise SagaStateError(f"only a RUNNING {Recovery.BACKWARD.lower()}-recovery saga can be compensated")
+    step_row = SagaStep.objects.get(saga=saga, name=saga.current_step, direction=saga.direction)
+    detail = f"compensation forced by {actor} during {step_row.name}"
+    _close_step(step_row, SagaStep.Status.FAILED, error=detail)
+    _compensate(
+        saga,
+        definition,
+        definition.step(step_row.name),
+        code="ABORTED",
+        detail=detail,
+        include_failed_step=True,
+    )
+    saga.save()
+    return saga
+
+
+# --- State transitions (called with the saga row locked) ---------------------------------------
+
+
+def _succeeded(saga: Saga, definition: SagaDefinition, step_row: SagaStep, result: dict[str, Any]) -> None:
+    _close_step(step_row, SagaStep.Status.SUCCEEDED, result=result)
+    if step_row.direction == Direction.FORWARD:
+        saga.data.setdefault("results", {})[step_row.name] = result
+        following = definition.steps[definition.index_of(step_row.name) + 1 :]
+        if following:
+            _begin(saga, definition, following[0], Direction.FORWARD)
+        else:
+            _finish(saga, Saga.State.COMPLETED)
+        return
+    remaining = saga.compensation_plan[saga.compensation_plan.index(step_row.name) + 1 :]
+    if remaining:
+        _begin(saga, definition, definition.step_for_compensation(remaining[0]), Direction.COMPENSATION)
+    else:
+        _finish(saga, Saga.State.COMPENSATED)
+
+
+def _compensate(
+    saga: Saga, definition: SagaDefinition, failed: Step, *, code: str, detail: str, include_failed_step: bool
+) -> None:
+    """Start undoing, newest first, every step that succeeded, and the failed one when it may
+    have taken effect unseen (a lost reply); compensations succeed when there is nothing to undo."""
+    saga.failure_code, saga.failure_detail = code, detail
+    saga.data["failure"] = {"code": code, "detail": detail, "step": failed.name}
+    done = set(
+        SagaStep.objects.filter(
+            saga=saga, direction=Direction.FORWARD, status=SagaStep.Status.SUCCEEDED
+        ).values_list("name", flat=True)
+    )
+    last = definition.index_of(failed.name) + (1 if include_failed_step else 0)
+    saga.compensation_plan = [
+        step.compensation_name
+        for step in reversed(definition.steps[:last])
+        if step.compensation and (step.name in done or step is failed)
+    ]
+    if saga.compensation_plan:
+        saga.state = Saga.State.COMPENSATING
+        _append(saga, "SagaCompensationStarted", {"failure_code": code, "failure_detail": detail})
+        _begin(
+            saga,
+            definition,
+            definition.step_for_compensation(saga.compensation_plan[0]),
+            Direction.COMPENSATION,
+        )
+    else:
+        _finish(saga, Saga.State.COMPENSATED)
+
+
+def _retry_or_give_up(saga: Saga, definition: SagaDefinition, step_row: SagaStep, *, reason: str) -> None:
+    step_def = _step_definition(definition, step_row)
+    forward = step_row.direction == Direction.FORWARD
+    policy = step_def.retry if forward else step_def.compensation_retry
+    if step_row.attempts < policy.max_attempts:
+        _send(saga, definition, step_row, reason=reason)
+        return
+    error = f"gave up after {step_row.attempts} attempts: {reason}"
+    _close_step(step_row, SagaStep.Status.FAILED, error=error)
+    if forward and definition.recovery == Recovery.BACKWARD:
+        _compensate(
+            saga,
+            definition,
+            step_def,
+            code="STEP_FAILED",
+            detail=f"{step_row.name} {error}",
+            include_failed_step=True,
+        )
+    else:
+        saga.failure_code, saga.failure_detail = "STEP_FAILED", f"{step_row.name} {error}"
+        _finish(saga, Saga.State.FAILED)
+
+
+def _begin(saga: Saga, definition: SagaDefinition, step: Step, direction: str) -> None:
+    name = step.name if direction == Direction.FORWARD else step.compensation_name
+    step_row, _ = SagaStep.objects.get_or_create(saga=saga, name=name, direction=direction)
+    saga.current_step, saga.direction = name, direction
+    _append(saga, "SagaStepStarted", {"step": name, "direction": direction})
+    _send(saga, definition, step_row, reason="")
+
+
+def _send(saga: Saga, definition: SagaDefinition, step_row: SagaStep, *, reason: str) -> None:
+    step_def = _step_definition(definition, step_row)
+    forward = step_row.direction == Direction.FORWARD
+    policy = step_def.retry if forward else step_def.compensation_retry
+    task = step_def.action if forward else step_def.compensation
+    attempt = step_row.attempts + 1
+    delay = policy.delay_before(attempt)
+    now = timezone.now()
+    step_row.attempts = attempt
+    step_row.status = SagaStep.Status.RUNNING
+    step_row.history = [
+        *step_row.history,
+        {"attempt": attempt, "sent_at": now, "delay": round(delay, 3), "cause": reason},
+    ]
+    step_row.save()
+    saga.deadline_at = now + timedelta(seconds=delay) + step_def.attempt_deadline()
+    message = {
+        "saga_id": str(saga.pk),
+        "step": step_row.name,
+        "direction": step_row.direction,
+        "attempt": attempt,
+        "data": saga.data,
+    }
+    transaction.on_commit(lambda: publish(task, message, countdown=delay))
+
+
+def _finish(saga: Saga, state: str) -> None:
+    saga.state = state
+    saga.deadline_at = None
+    saga.finished_at = timezone.now()
+    event = {
+        Saga.State.COMPLETED: "SagaCompleted",
+        Saga.State.COMPENSATED: "SagaCompensated",
+        Saga.State.FAILED: "SagaFailed",
+    }[state]
+    _append(saga, event, {"failure_code": saga.failure_code, "failure_detail": saga.failure_detail})
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+def publish(task: str, message: dict[str, Any], *, countdown: float = 0) -> None:
+    """Send a command after commit. A broker error is logged, not raised: the transaction has
+    committed, and the sweeper re-sends the step when its deadline passes."""
+    try:
+        if failpoints.fire(task, Failpoint.Action.DROP):
+            logger.warning("failpoint: dropped %s for saga %s", task, message["saga_id"])
+            return
+        copies = 2 if failpoints.fire(task, Failpoint.Action.DUPLICATE) else 1
+        for _ in range(copies):
+            current_app.send_task(task, kwargs=message, countdown=countdown or None)
+    except Exception:
+        logger.exception(
+            "could not send %s for saga %s; the sweeper will re-send it", task, message["saga_id"]
+        )
+
+
+def _locked(saga_id: UUID) -> Saga:
+    return Saga.objects.select_for_update().get(pk=saga_id)
+
+
+def _step_definition(definition: SagaDefinition, step_row: SagaStep) -> Step:
+    if step_row.direction == Direction.FORWARD:
+        return definition.step(step_row.name)
+    return definition.step_for_compensation(step_row.name)
+
+
+def _note_attempt(step_row: SagaStep, attempt: int, *, outcome: str, error: str) -> None:
+    history = list(step_row.history)
+    for entry in reversed(history):
+        if entry.get("attempt") == attempt and "outcome" not in entry:
+            entry.update(outcome=outcome, error=error, finished_at=timezone.now())
+            break
+    step_row.history = history
+    if error:
+        step_row.error = error
+    step_row.save(update_fields=["history", "error"])
+
+
+def _close_step(step_row: SagaStep, status: str, *, result: dict | None = None, error: str = "") -> None:
+    step_row.status = status
+    step_row.finished_at = timezone.now()
+    if result is not None:
+        step_row.result = result
+    if error:
+        step_row.error = error
+    step_row.save()
+
+
+def _append(saga: Saga, event_type: str, data: dict[str, Any]) -> None:
+    event_append(
+        aggregate_type=EVENT_AGGREGATE,
+        aggregate_id=saga.pk,
+        type=event_type,
+        data={
+            "saga_id": saga.pk,
+            "type": saga.type,
+            "subject_id": saga.subject_id,
+            "state": saga.state,
+            "current_step": saga.current_step,
+            **data,
+        },
+        saga_id=saga.pk,
+    )

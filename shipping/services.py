@@ -1,0 +1,95 @@
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from eventlog.services import event_append
+
+from . import events
+from .models import Shipment
+
+TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class ScheduleOutcome:
+    shipment: Shipment | None
+    reason: str = ""
+
+
+def _tracking_number() -> str:
+    return "TRK" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(12))
+
+
+def _append(event_type: str, shipment_or_order, saga_id: UUID, **data) -> None:
+    order_id = getattr(shipment_or_order, "order_id", shipment_or_order)
+    event_append(
+        aggregate_type=events.AGGREGATE,
+        aggregate_id=order_id,
+        type=event_type,
+        data={"order_id": order_id, **data},
+        saga_id=saga_id,
+    )
+
+
+@transaction.atomic
+def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: dict) -> ScheduleOutcome:
+    """Book a parcel for the order, if its country is one we ship to."""
+    existing = Shipment.objects.filter(order_id=order_id).first()
+    if existing is not None:
+        return ScheduleOutcome(existing)
+    country = address["country"]
+    if country not in settings.SHIPPING_COUNTRIES:
+        reason = f"we do not ship to {country}"
+        _append(events.SHIPMENT_FAILED, order_id, saga_id, country=country, reason=reason)
+        return ScheduleOutcome(None, reason)
+    shipment = Shipment.objects.create(
+        order_id=order_id,
+        saga_id=saga_id,
+        tracking_number=_tracking_number(),
+        recipient_name=address["name"],
+        line1=address["line1"],
+        city=address["city"],
+        postal_code=address["postal_code"],
+        country=country,
+    )
+    _append(
+        events.SHIPMENT_SCHEDULED,
+        shipment,
+        saga_id,
+        tracking_number=shipment.tracking_number,
+        country=country,
+    )
+    return ScheduleOutcome(shipment)
+
+
+@transaction.atomic
+def shipment_cancel_if_scheduled(*, saga_id: UUID, order_id: UUID) -> bool:
+    """Cancel the order's parcel; none, or one already cancelled, is success with nothing to do."""
+    shipment = Shipment.objects.select_for_update().filter(order_id=order_id).first()
+    if shipment is None or shipment.status != Shipment.Status.SCHEDULED:
+        return False
+    shipment.status = Shipment.Status.CANCELLED
+    shipment.save(update_fields=["status", "updated_at"])
+    _append(events.SHIPMENT_CANCELLED, shipment, saga_id, tracking_number=shipment.tracking_number)
+    return True
+
+
+@transaction.atomic
+def shipment_dispatch(*, saga_id: UUID, order_id: UUID) -> bool:
+    """The parcel leaves. False if there is no scheduled parcel to send."""
+    shipment = Shipment.objects.select_for_update().filter(order_id=order_id).first()
+    if shipment is None:
+        return False
+    if shipment.status == Shipment.Status.DISPATCHED:
+        return True
+    if shipment.status != Shipment.Status.SCHEDULED:
+        return False
+    shipment.status = Shipment.Status.DISPATCHED
+    shipment.dispatched_at = timezone.now()
+    shipment.save(update_fields=["status", "dispatched_at", "updated_at"])
+    _append(events.SHIPMENT_DISPATCHED, shipment, saga_id, tracking_number=shipment.tracking_number)
+    return True
