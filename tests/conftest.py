@@ -28,6 +28,25 @@ def _required_services(request):
             skip_or_fail("this test needs Redis: set CELERY_BROKER_URL=redis://... (see README)")
 
 
+@pytest.fixture
+def saga_processes(tmp_path):
+    """A real Celery worker and beat on the test databases, fresh for each test.
+
+    The test must use ``django_db(transaction=True)`` so that what it writes is committed and
+    visible to them. Messages a previous test left in the broker are purged first.
+    """
+    from config.celery import app as celery_app
+
+    from .processes import child_env, start_beat, start_worker
+
+    celery_app.control.purge()
+    env = child_env()
+    started = [start_worker(env, concurrency=4), start_beat(env, tmp_path)]
+    yield tuple(started)
+    for process in reversed(started):
+        process.stop()
+
+
 def token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")

@@ -9,6 +9,14 @@ import os
 
 os.environ.setdefault("DJANGO_HTTPS", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-secret-key-not-used-anywhere-else-0123456789")
+# Sagas on a test clock: lost steps are noticed in seconds, retries wait milliseconds, and
+# failpoints can be switched on. Worker and beat processes inherit these through the environment.
+os.environ.setdefault("SAGA_FAILPOINTS_ENABLED", "true")
+os.environ.setdefault("SAGA_STEP_DEADLINE_SECONDS", "5")
+os.environ.setdefault("SAGA_SWEEP_INTERVAL_SECONDS", "0.5")
+os.environ.setdefault("SAGA_STEP_MAX_ATTEMPTS", "4")
+os.environ.setdefault("SAGA_COMPENSATION_MAX_ATTEMPTS", "3")
+os.environ.setdefault("SAGA_RETRY_BASE_DELAY_SECONDS", "0.05")
 
 from config.settings import *  # noqa: F403
 from config.settings import CELERY_BROKER_URL, DATABASES, STORAGES, VAR_DIR, filesystem_broker_options

@@ -1,0 +1,72 @@
+"""Helpers for saga tests that run against a real worker and beat."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ops import invariants
+from orders.models import Order
+from sagas.models import Saga
+
+from .processes import wait_for
+
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+}
+SAGA_TIMEOUT = 45
+
+
+def order_body(items: list[tuple[str, int]], *, country: str = "GB", customer_id=None) -> dict:
+    body = {
+        "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
+        "shipping_address": {**ADDRESS, "country": country},
+    }
+    if customer_id is not None:
+        body["customer_id"] = str(customer_id)
+    return body
+
+
+TERMINAL_STATES = (Saga.State.COMPLETED, Saga.State.COMPENSATED, Saga.State.FAILED)
+
+
+def wait_for_saga(saga_id, *, states=TERMINAL_STATES, processes=(), timeout: float = SAGA_TIMEOUT) -> Saga:
+    """The saga, once it is in one of ``states`` (any terminal state by default)."""
+    wanted = set(states)
+    return wait_for(
+        lambda: Saga.objects.filter(pk=saga_id, state__in=wanted).first(),
+        timeout=timeout,
+        what=f"saga {saga_id} to reach {sorted(wanted)} (now {Saga.objects.filter(pk=saga_id).values_list('state', 'current_step').first()})",
+        processes=processes,
+    )
+
+
+def wait_for_order(order_id, status: str, *, processes=(), timeout: float = SAGA_TIMEOUT) -> Order:
+    return wait_for(
+        lambda: Order.objects.filter(pk=order_id, status=status).first(),
+        timeout=timeout,
+        what=f"order {order_id} to be {status}",
+        processes=processes,
+    )
+
+
+def wait_until_settled(*, processes=(), timeout: float = SAGA_TIMEOUT) -> None:
+    wait_for(
+        lambda: not Saga.objects.filter(state__in=Saga.ACTIVE_STATES).exists(),
+        timeout=timeout,
+        what="every saga to end",
+        processes=processes,
+    )
+
+
+def assert_invariants() -> None:
+    checks = invariants.run_all()
+    broken = [f"{check.name}: {check.detail}" for check in checks if not check.ok]
+    assert not broken, "invariants violated:\n" + "\n".join(broken)
+    assert all(check.checked for check in checks), "every invariant is checked once sagas have ended"
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))

@@ -1,0 +1,310 @@
+"""The order sagas end to end: commands through the HTTP API, steps on a real Celery worker,
+lost messages healed by a real beat-driven sweeper. After each scenario the invariants hold."""
+
+from decimal import Decimal
+
+import pytest
+
+from eventlog.models import Event
+from inventory.models import Product, StockReservation
+from inventory.services import product_create
+from orders.models import Order
+from payments.models import Charge, Customer, Refund
+from payments.services import customer_register
+from sagas.models import Direction, Failpoint, Saga, SagaStep
+from shipping.models import Shipment
+
+from .conftest import token_client
+from .sagas import assert_invariants, order_body, wait_for_order, wait_for_saga, wait_until_settled
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
+
+PARTICIPANT_TASKS = (
+    "inventory.reserve_stock",
+    "inventory.release_stock",
+    "inventory.ship_stock",
+    "payments.charge_payment",
+    "payments.refund_payment",
+    "shipping.schedule_shipment",
+    "shipping.cancel_shipment",
+    "shipping.dispatch_shipment",
+    "orders.confirm_order",
+    "orders.reject_order",
+    "orders.mark_cancelled",
+)
+
+
+@pytest.fixture
+def shop():
+    product_create(sku="KB", name="Keyboard", price=Decimal("50.00"), stock=10)
+    product_create(sku="MS", name="Mouse", price=Decimal("20.00"), stock=10)
+
+
+@pytest.fixture
+def alice():
+    return customer_register(
+        username="alice",
+        password="pw-alice-123",
+        email="a@example.com",
+        name="Alice",
+        credit_limit=Decimal("500.00"),
+    )
+
+
+@pytest.fixture
+def alice_client(alice):
+    return token_client(alice.user)
+
+
+def place(client, items, **options):
+    response = client.post("/api/orders/", order_body(items, **options), format="json")
+    assert response.status_code == 202, response.content
+    return response
+
+
+def order_events(order_id) -> list[str]:
+    return list(
+        Event.objects.filter(aggregate_type="order", aggregate_id=str(order_id))
+        .order_by("position")
+        .values_list("type", flat=True)
+    )
+
+
+def compensations(saga) -> list[str]:
+    return list(
+        SagaStep.objects.filter(saga=saga, direction=Direction.COMPENSATION)
+        .order_by("started_at", "id")
+        .values_list("name", flat=True)
+    )
+
+
+def test_an_order_is_confirmed_with_stock_reserved_and_credit_charged(
+    saga_processes, shop, alice, alice_client
+):
+    response = place(alice_client, [("KB", 2), ("MS", 1)])
+
+    body = response.json()
+    assert body["status"] == "PENDING"
+    assert response["Location"] == body["status_url"] == f"/api/orders/{body['order_id']}/"
+    assert int(response["X-Event-Position"]) > 0
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes)
+    assert saga.state == Saga.State.COMPLETED
+    order = Order.objects.get(pk=body["order_id"])
+    assert order.status == Order.Status.CONFIRMED
+    assert order.total == Decimal("120.00")
+    assert Product.objects.get(sku="KB").reserved == 2
+    assert Product.objects.get(sku="KB").on_hand == 10
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("380.00")
+    assert Charge.objects.get(order_id=order.pk).amount == Decimal("120.00")
+    assert Shipment.objects.get(order_id=order.pk).status == Shipment.Status.SCHEDULED
+    assert order_events(order.pk) == [
+        "OrderPlaced",
+        "StockReserved",
+        "PaymentCharged",
+        "ShipmentScheduled",
+        "OrderConfirmed",
+    ]
+    assert_invariants()
+
+
+def test_out_of_stock_rejects_the_order_and_touches_nothing(saga_processes, shop, alice, alice_client):
+    body = place(alice_client, [("MS", 1), ("KB", 11)]).json()
+
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes)
+    order = Order.objects.get(pk=body["order_id"])
+    assert saga.state == Saga.State.COMPENSATED
+    assert order.status == Order.Status.REJECTED
+    assert order.failure_reason.startswith("OUT_OF_STOCK")
+    assert "KB" in order.failure_reason
+    assert compensations(saga) == ["reject_order"]
+    assert Product.objects.get(sku="MS").reserved == 0
+    assert not Charge.objects.exists()
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
+    assert_invariants()
+
+
+def test_declined_payment_releases_the_stock(saga_processes, shop):
+    bob = customer_register(
+        username="bob",
+        password="pw-bob-12345",
+        email="b@example.com",
+        name="Bob",
+        credit_limit=Decimal("100.00"),
+    )
+
+    body = place(token_client(bob.user), [("KB", 3)]).json()
+
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes)
+    order = Order.objects.get(pk=body["order_id"])
+    assert saga.state == Saga.State.COMPENSATED
+    assert order.status == Order.Status.REJECTED
+    assert order.failure_reason.startswith("PAYMENT_DECLINED")
+    assert compensations(saga) == ["release_stock", "reject_order"]
+    assert StockReservation.objects.get(order_id=order.pk).status == StockReservation.Status.RELEASED
+    assert Product.objects.get(sku="KB").reserved == 0
+    assert Customer.objects.get(pk=bob.pk).credit_available == Decimal("100.00")
+    assert_invariants()
+
+
+def test_undeliverable_refunds_then_releases_newest_first(saga_processes, shop, alice, alice_client):
+    body = place(alice_client, [("KB", 1)], country="XX").json()
+
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes)
+    order = Order.objects.get(pk=body["order_id"])
+    assert saga.state == Saga.State.COMPENSATED
+    assert order.status == Order.Status.REJECTED
+    assert order.failure_reason.startswith("UNDELIVERABLE")
+    assert compensations(saga) == ["refund_payment", "release_stock", "reject_order"]
+    assert order_events(order.pk) == [
+        "OrderPlaced",
+        "StockReserved",
+        "PaymentCharged",
+        "ShipmentFailed",
+        "PaymentRefunded",
+        "StockReleased",
+        "OrderRejected",
+    ]
+    assert Refund.objects.get().amount == Decimal("50.00")
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
+    assert Product.objects.get(sku="KB").reserved == 0
+    assert_invariants()
+
+
+def test_a_confirmed_order_is_cancelled_and_everything_given_back(saga_processes, shop, alice, alice_client):
+    body = place(alice_client, [("KB", 2)]).json()
+    wait_for_order(body["order_id"], Order.Status.CONFIRMED, processes=saga_processes)
+
+    response = alice_client.post(f"/api/orders/{body['order_id']}/cancel/")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "CANCELLING"
+    cancel_saga = wait_for_saga(response.json()["saga_id"], processes=saga_processes)
+    assert cancel_saga.type == "cancel_order"
+    assert cancel_saga.state == Saga.State.COMPLETED
+    assert Order.objects.get(pk=body["order_id"]).status == Order.Status.CANCELLED
+    assert Shipment.objects.get(order_id=body["order_id"]).status == Shipment.Status.CANCELLED
+    assert Product.objects.get(sku="KB").reserved == 0
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
+    assert order_events(body["order_id"])[-5:] == [
+        "OrderCancellationRequested",
+        "ShipmentCancelled",
+        "PaymentRefunded",
+        "StockReleased",
+        "OrderCancelled",
+    ]
+    assert alice_client.post(f"/api/orders/{body['order_id']}/cancel/").status_code == 409
+    assert_invariants()
+
+
+def test_dispatch_ships_the_stock_and_refuses_a_second_dispatch_or_a_cancel(
+    saga_processes, shop, alice_client, staff_client
+):
+    body = place(alice_client, [("KB", 2)]).json()
+    wait_for_order(body["order_id"], Order.Status.CONFIRMED, processes=saga_processes)
+
+    response = staff_client.post(f"/api/shipments/{body['order_id']}/dispatch/")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "SHIPPED"
+    dispatch_saga = wait_for_saga(response.json()["saga_id"], processes=saga_processes)
+    assert dispatch_saga.state == Saga.State.COMPLETED
+    keyboard = Product.objects.get(sku="KB")
+    assert (keyboard.on_hand, keyboard.reserved) == (8, 0)
+    assert Shipment.objects.get(order_id=body["order_id"]).status == Shipment.Status.DISPATCHED
+    assert Order.objects.get(pk=body["order_id"]).status == Order.Status.SHIPPED
+
+    second = staff_client.post(f"/api/shipments/{body['order_id']}/dispatch/")
+    cancel = alice_client.post(f"/api/orders/{body['order_id']}/cancel/")
+    assert second.status_code == cancel.status_code == 409
+    assert "dispatched" in cancel.json()["detail"]
+    assert_invariants()
+
+
+def test_a_pending_order_takes_no_other_command_and_a_lost_command_is_sent_again(
+    saga_processes, shop, alice_client, staff_client
+):
+    Failpoint.objects.create(task="inventory.reserve_stock", action=Failpoint.Action.DROP, remaining=1)
+
+    body = place(alice_client, [("KB", 1)]).json()
+
+    assert Order.objects.get(pk=body["order_id"]).status == Order.Status.PENDING
+    cancel = alice_client.post(f"/api/orders/{body['order_id']}/cancel/")
+    dispatch = staff_client.post(f"/api/shipments/{body['order_id']}/dispatch/")
+    assert cancel.status_code == dispatch.status_code == 409
+    assert "still being placed" in cancel.json()["detail"]
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes)
+    assert saga.state == Saga.State.COMPLETED
+    assert Failpoint.objects.get().fired == 1
+    reserve = SagaStep.objects.get(saga=saga, name="reserve_stock")
+    assert reserve.attempts == 2, "the sweeper re-sent the dropped command once"
+    assert reserve.history[0]["outcome"] == "TIMED_OUT"
+    assert_invariants()
+
+
+def test_a_lost_reply_is_recovered_from_the_participants_receipt(saga_processes, shop, alice, alice_client):
+    Failpoint.objects.create(task="sagas.record_reply", action=Failpoint.Action.DROP, remaining=1)
+
+    body = place(alice_client, [("KB", 1)]).json()
+
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes)
+    assert saga.state == Saga.State.COMPLETED
+    lost = SagaStep.objects.get(saga=saga, name="reserve_stock")
+    assert lost.attempts == 2
+    assert Product.objects.get(sku="KB").reserved == 1, "the second delivery reserved nothing more"
+    assert order_events(body["order_id"]).count("StockReserved") == 1
+    assert_invariants()
+
+
+def test_every_command_and_reply_delivered_twice_changes_state_once(
+    saga_processes, shop, alice, alice_client
+):
+    for task in (*PARTICIPANT_TASKS, "sagas.record_reply"):
+        Failpoint.objects.create(task=task, action=Failpoint.Action.DUPLICATE)
+
+    confirmed = place(alice_client, [("KB", 1), ("MS", 2)]).json()
+    rejected = place(alice_client, [("KB", 2)], country="XX").json()
+    wait_for_order(confirmed["order_id"], Order.Status.CONFIRMED, processes=saga_processes)
+    cancelled = alice_client.post(f"/api/orders/{confirmed['order_id']}/cancel/").json()
+    wait_until_settled(processes=saga_processes)
+
+    assert Order.objects.get(pk=rejected["order_id"]).status == Order.Status.REJECTED
+    assert Order.objects.get(pk=confirmed["order_id"]).status == Order.Status.CANCELLED
+    assert Saga.objects.get(pk=cancelled["saga_id"]).state == Saga.State.COMPLETED
+    assert Charge.objects.count() == 2
+    assert Refund.objects.count() == 2
+    assert Shipment.objects.count() == 1
+    assert {product.sku: (product.on_hand, product.reserved) for product in Product.objects.all()} == {
+        "KB": (10, 0),
+        "MS": (10, 0),
+    }
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
+    assert Failpoint.objects.filter(fired__gt=0).count() >= 8, "duplicates were really sent"
+    assert_invariants()
+
+
+def test_a_compensation_that_keeps_failing_leaves_the_saga_failed_until_an_operator_retries(
+    saga_processes, shop, alice, alice_client, staff_client
+):
+    switch = Failpoint.objects.create(task="payments.refund_payment", action=Failpoint.Action.FAIL)
+
+    body = place(alice_client, [("KB", 2)], country="XX").json()
+
+    saga = wait_for_saga(body["saga_id"], states=[Saga.State.FAILED], processes=saga_processes)
+    assert saga.current_step == "refund_payment"
+    assert "failpoint" in SagaStep.objects.get(saga=saga, name="refund_payment").error
+    assert Order.objects.get(pk=body["order_id"]).status == Order.Status.PENDING
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("400.00")
+    assert staff_client.get(f"/api/sagas/{saga.pk}/").json()["state"] == "FAILED"
+
+    switch.delete()
+    response = staff_client.post(f"/api/sagas/{saga.pk}/retry/")
+
+    assert response.status_code == 202
+    assert response.json()["state"] == "COMPENSATING"
+    saga = wait_for_saga(saga.pk, processes=saga_processes)
+    assert saga.state == Saga.State.COMPENSATED
+    assert Order.objects.get(pk=body["order_id"]).status == Order.Status.REJECTED
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
+    assert Product.objects.get(sku="KB").reserved == 0
+    assert staff_client.post(f"/api/sagas/{saga.pk}/retry/").status_code == 409
+    assert_invariants()
