@@ -1,9 +1,13 @@
 """The order sagas end to end: commands through the HTTP API, steps on a real Celery worker,
 lost messages healed by a real beat-driven sweeper. After each scenario the invariants hold."""
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 
 from eventlog.models import Event
 from inventory.models import Product, StockReservation
@@ -307,4 +311,39 @@ def test_a_compensation_that_keeps_failing_leaves_the_saga_failed_until_an_opera
     assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
     assert Product.objects.get(sku="KB").reserved == 0
     assert staff_client.post(f"/api/sagas/{saga.pk}/retry/").status_code == 409
+    assert_invariants()
+
+
+def test_thirty_buyers_for_five_units_confirm_exactly_five(saga_processes):
+    product_create(sku="LAST", name="Last lamps", price=Decimal("10.00"), stock=5)
+    buyers = [
+        customer_register(
+            username=f"buyer{n}",
+            password="pw-buyer-123",
+            email=f"b{n}@example.com",
+            name=f"Buyer {n}",
+            credit_limit=100,
+        )
+        for n in range(6)
+    ]
+    start = threading.Barrier(30)
+
+    def buy(n: int) -> str:
+        try:
+            client = token_client(buyers[n % len(buyers)].user)
+            start.wait(timeout=30)
+            return place(client, [("LAST", 1)]).json()["order_id"]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        order_ids = list(pool.map(buy, range(30)))
+    wait_until_settled(processes=saga_processes, timeout=90)
+
+    statuses = Counter(Order.objects.filter(pk__in=order_ids).values_list("status", flat=True))
+    assert statuses == {"CONFIRMED": 5, "REJECTED": 25}
+    reasons = set(Order.objects.filter(status="REJECTED").values_list("failure_reason", flat=True))
+    assert all(reason.startswith("OUT_OF_STOCK") for reason in reasons)
+    lamp = Product.objects.get(sku="LAST")
+    assert (lamp.on_hand, lamp.reserved) == (5, 5)
     assert_invariants()
