@@ -3,7 +3,7 @@ from django.db.models import F
 
 from config.admin import ReadOnlyModelAdmin
 
-from .models import Product, StockMovement
+from .models import Product, StockMovement, StockReservation, StockReservationLine
 
 
 class StockLevelFilter(admin.SimpleListFilter):
@@ -38,3 +38,25 @@ class StockMovementAdmin(ReadOnlyModelAdmin):
     search_fields = ("product__sku",)
     list_select_related = ("product",)
     date_hierarchy = "created_at"
+
+
+class StockReservationLineInline(admin.TabularInline):
+    model = StockReservationLine
+    fields = ("product", "quantity")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(ReadOnlyModelAdmin):
+    list_display = ("order_id", "status", "saga_id", "created_at", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("=order_id",)
+    search_help_text = "An exact order id."
+    date_hierarchy = "created_at"
+    inlines = [StockReservationLineInline]

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from config.admin import ReadOnlyModelAdmin
 
-from .models import Order, OrderLine
+from .models import IdempotencyRecord, Order, OrderLine
 
 
 class OrderLineInline(admin.TabularInline):
@@ -21,3 +21,11 @@ class OrderAdmin(ReadOnlyModelAdmin):
     search_fields = ("=id", "=customer_id", "=saga_id", "failure_reason")
     date_hierarchy = "created_at"
     inlines = [OrderLineInline]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
+    list_display = ("user", "key", "response_status", "created_at")
+    search_fields = ("key",)
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"

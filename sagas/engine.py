@@ -44,6 +44,19 @@ class SagaStateError(Exception):
 # --- Commands ----------------------------------------------------------------------------------
 
 
+def can_retry(saga: Saga) -> bool:
+    return saga.state == Saga.State.FAILED
+
+
+def can_compensate(saga: Saga) -> bool:
+    """A running saga whose definition undoes its steps on failure (backward recovery)."""
+    try:
+        definition = definition_for(saga.type)
+    except KeyError:
+        return False
+    return saga.state == Saga.State.RUNNING and definition.recovery == Recovery.BACKWARD
+
+
 @transaction.atomic
 def saga_start(
     *, definition: SagaDefinition, subject_id: UUID | None, data: dict[str, Any], saga_id: UUID | None = None
@@ -58,8 +71,9 @@ def saga_start(
         if step.action is not None:
             _begin(saga, definition, step, Direction.FORWARD)
             break
+        accepted_at = timezone.now()
         SagaStep.objects.create(
-            saga=saga, name=step.name, status=SagaStep.Status.SUCCEEDED, finished_at=timezone.now()
+            saga=saga, name=step.name, status=SagaStep.Status.SUCCEEDED, started_at=accepted_at, finished_at=accepted_at
         )
     else:
         _finish(saga, Saga.State.COMPLETED)
@@ -161,7 +175,7 @@ def sweep_overdue(*, now=None, limit: int = SWEEP_BATCH) -> int:
 def saga_retry(*, saga_id: UUID, actor: str) -> Saga:
     """Resume a FAILED saga where it stopped, with a fresh budget of attempts."""
     saga = _locked(saga_id)
-    if saga.state != Saga.State.FAILED:
+    if not can_retry(saga):
         raise SagaStateError(f"only a FAILED saga can be retried; this one is {saga.state}")
     definition = definition_for(saga.type)
     step_row = SagaStep.objects.get(saga=saga, name=saga.current_step, direction=saga.direction)
@@ -180,9 +194,9 @@ def saga_retry(*, saga_id: UUID, actor: str) -> Saga:
 def saga_compensate(*, saga_id: UUID, actor: str) -> Saga:
     """Give up on a running saga and undo what it did: the operator's way out of a stuck step."""
     saga = _locked(saga_id)
-    definition = definition_for(saga.type)
-    if saga.state != Saga.State.RUNNING or definition.recovery != Recovery.BACKWARD:
+    if not can_compensate(saga):
         raise SagaStateError(f"only a RUNNING {Recovery.BACKWARD.lower()}-recovery saga can be compensated")
+    definition = definition_for(saga.type)
     step_row = SagaStep.objects.get(saga=saga, name=saga.current_step, direction=saga.direction)
     detail = f"compensation forced by {actor} during {step_row.name}"
     _close_step(step_row, SagaStep.Status.FAILED, error=detail)
@@ -360,12 +374,12 @@ def _note_attempt(step_row: SagaStep, attempt: int, *, outcome: str, error: str)
 
 
 def _close_step(step_row: SagaStep, status: str, *, result: dict | None = None, error: str = "") -> None:
+    """A step that succeeded after retries shows no error; its attempts' history keeps them."""
     step_row.status = status
     step_row.finished_at = timezone.now()
     if result is not None:
         step_row.result = result
-    if error:
-        step_row.error = error
+    step_row.error = error if status != SagaStep.Status.SUCCEEDED else ""
     step_row.save()
 
 

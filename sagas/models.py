@@ -3,6 +3,7 @@ import uuid
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Direction(models.TextChoices):
@@ -77,7 +78,7 @@ class SagaStep(models.Model):
     error = models.TextField(blank=True)
     result = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
     history = models.JSONField(encoder=DjangoJSONEncoder, default=list)
-    started_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
