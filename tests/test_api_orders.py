@@ -16,7 +16,7 @@ from payments.factories import CustomerFactory
 from sagas.models import Saga
 
 from .conftest import token_client
-from .sagas import order_body
+from .sagas import assert_invariants, order_body, wait_until_settled
 
 
 @pytest.fixture
@@ -181,8 +181,9 @@ def test_an_overlong_idempotency_key_is_refused(customer_client, keyboard):
     assert traces() == before
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_create_one_order(keyboard):
+@pytest.mark.system
+@pytest.mark.django_db(transaction=True, databases=["default", "read"])
+def test_concurrent_requests_with_one_key_create_one_order(saga_processes, keyboard):
     customer = CustomerFactory()
     body = order_body([("KB", 1)])
     start = threading.Barrier(20)
@@ -207,3 +208,6 @@ def test_concurrent_requests_with_one_key_create_one_order(keyboard):
             assert body_received["order_id"] == order_id
     assert sum(1 for status_code, _ in answers if status_code == 202) >= 1
     assert Saga.objects.count() == 1
+    wait_until_settled(processes=saga_processes)
+    assert Order.objects.get().status == Order.Status.CONFIRMED
+    assert_invariants()

@@ -36,7 +36,9 @@ def test_staff_list_sagas_with_their_steps(staff_client, sagas):
     assert set(saga["steps"][0]) >= {"name", "status", "attempts", "started_at", "finished_at", "error"}
 
 
-@pytest.mark.parametrize(("query", "expected"), [("type=cancel_order", 1), ("state=RUNNING", 2), ("state=FAILED", 0)])
+@pytest.mark.parametrize(
+    ("query", "expected"), [("type=cancel_order", 1), ("state=RUNNING", 2), ("state=FAILED", 0)]
+)
 def test_sagas_filter_by_type_and_state(staff_client, sagas, query, expected):
     response = staff_client.get(f"/api/sagas/?{query}")
 
