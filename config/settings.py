@@ -305,3 +305,13 @@ CELERY_BEAT_SCHEDULE["purge-idempotency-records"] = {
     "task": "orders.purge_idempotency_records",
     "schedule": 3600,
 }
+
+# --- Read side -----------------------------------------------------------------------------------
+
+READMODELS_CATCH_UP_SECONDS = float(os.environ.get("READMODELS_CATCH_UP_SECONDS", 2))
+# How long a query with X-Min-Event-Position waits for the read models before answering 503.
+READMODELS_CONSISTENCY_WAIT_SECONDS = float(os.environ.get("READMODELS_CONSISTENCY_WAIT_SECONDS", 5))
+CELERY_BEAT_SCHEDULE["readmodels-catch-up"] = {
+    "task": "readmodels.catch_up",
+    "schedule": READMODELS_CATCH_UP_SECONDS,
+}

@@ -2,13 +2,36 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from inventory.api import ProductCreateApi
 from ops.api import WorkerPingApi
 from ops.views import favicon, healthz
+from orders.api import PlaceOrderApi
+from readmodels.api import (
+    CustomerSummaryApi,
+    OrderDetailApi,
+    OrderListApi,
+    OrderTimelineApi,
+    ProductDetailApi,
+    ProductListApi,
+)
 
 from .auth import TokenObtainApi
+from .composition import command_and_query
+
+OrderCollectionApi = command_and_query(query=OrderListApi, command=PlaceOrderApi)
+ProductCollectionApi = command_and_query(query=ProductListApi, command=ProductCreateApi)
 
 api_patterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    # Query side (read models) and command side sharing a path.
+    path("orders/", OrderCollectionApi.as_view(), name="orders"),
+    path("products/", ProductCollectionApi.as_view(), name="products"),
+    # Query side.
+    path("orders/<uuid:order_id>/", OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<uuid:order_id>/timeline/", OrderTimelineApi.as_view(), name="order-timeline"),
+    path("products/<str:sku>/", ProductDetailApi.as_view(), name="product-detail"),
+    path("customers/<uuid:customer_id>/summary/", CustomerSummaryApi.as_view(), name="customer-summary"),
+    # Command side.
     path("", include("inventory.urls")),
     path("", include("payments.urls")),
     path("", include("orders.urls")),

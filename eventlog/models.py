@@ -1,5 +1,6 @@
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 
 class Event(models.Model):
@@ -14,7 +15,8 @@ class Event(models.Model):
     type = models.CharField(max_length=100)
     data = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
     saga_id = models.UUIDField(null=True, blank=True)
-    occurred_at = models.DateTimeField(auto_now_add=True)
+    # Taken while appends are serialised, so times grow with positions (commit order).
+    occurred_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["position"]

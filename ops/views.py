@@ -10,8 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
-from eventlog.services import event_log_head
-from readmodels.models import ProjectorCheckpoint
+from readmodels import projection
+from readmodels.wiring import PROJECTOR_NAMES
 
 from .models import WorkerHeartbeat
 
@@ -47,21 +47,21 @@ def _worker_state() -> dict:
 
 def _projection_state() -> dict:
     try:
-        head = event_log_head()
-        checkpoints = list(ProjectorCheckpoint.objects.all())
+        lags = projection.lag(PROJECTOR_NAMES)
     except DatabaseError:
-        return {"head": None, "projectors": {}}
-    now = timezone.now()
+        return {"ok": False, "projectors": {}}
     return {
-        "head": head,
+        "ok": not any(lag.last_error for lag in lags),
         "projectors": {
-            checkpoint.projector: {
-                "position": checkpoint.position,
-                "events_behind": max(head - checkpoint.position, 0),
-                "seconds_since_update": round((now - checkpoint.updated_at).total_seconds(), 3),
-                "last_error": checkpoint.last_error or None,
+            lag.projector: {
+                "position": lag.position,
+                "events_behind": lag.events_behind,
+                "seconds_behind": lag.seconds_behind,
+                "unknown_events": lag.unknown_events,
+                "failures": lag.failures,
+                "last_error": lag.last_error or None,
             }
-            for checkpoint in checkpoints
+            for lag in lags
         },
     }
 

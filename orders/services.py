@@ -30,20 +30,29 @@ class UnknownProducts(Exception):
 
 
 def _append(order: Order, event_type: str, **data) -> None:
+    """Every order event carries the order's state after it, so a projection needs no lookup."""
     event_append(
         aggregate_type=events.AGGREGATE,
         aggregate_id=order.pk,
         type=event_type,
-        data={"order_id": order.pk, "status": order.status, "version": order.version, **data},
+        data={
+            "order_id": order.pk,
+            "customer_id": order.customer_id,
+            "status": order.status,
+            "version": order.version,
+            "total": order.total,
+            **data,
+        },
         saga_id=order.saga_id,
     )
 
 
 def _transition(order: Order, status: str, event_type: str, **data) -> None:
+    previous_status = order.status
     order.status = status
     order.version += 1
     order.save()
-    _append(order, event_type, **data)
+    _append(order, event_type, previous_status=previous_status, **data)
 
 
 def _locked_order(order_id: UUID) -> Order:
@@ -85,8 +94,6 @@ def order_place(*, customer_id: UUID, items: list[dict], address: dict) -> Order
     _append(
         order,
         events.ORDER_PLACED,
-        customer_id=customer_id,
-        total=total,
         items=[
             {
                 "sku": line.sku,
@@ -121,7 +128,7 @@ def order_confirm(*, order_id: UUID) -> bool:
         return True
     if order.status != Order.Status.PENDING:
         return False
-    _transition(order, Order.Status.CONFIRMED, events.ORDER_CONFIRMED, total=order.total)
+    _transition(order, Order.Status.CONFIRMED, events.ORDER_CONFIRMED)
     return True
 
 
@@ -162,7 +169,7 @@ def order_mark_cancelled(*, order_id: UUID) -> bool:
         return True
     if order.status != Order.Status.CANCELLING:
         return False
-    _transition(order, Order.Status.CANCELLED, events.ORDER_CANCELLED, total=order.total)
+    _transition(order, Order.Status.CANCELLED, events.ORDER_CANCELLED)
     return True
 
 

@@ -2,15 +2,95 @@ from django.contrib import admin
 
 from config.admin import ReadOnlyModelAdmin
 
-from .models import ProductAvailability, ProjectorCheckpoint
+from . import projection
+from .models import (
+    CustomerSummary,
+    DailySales,
+    OrderSummary,
+    OrderTimelineEntry,
+    ProductAvailability,
+    ProjectorCheckpoint,
+)
 
 
 @admin.register(ProjectorCheckpoint)
 class ProjectorCheckpointAdmin(ReadOnlyModelAdmin):
-    list_display = ("projector", "position", "updated_at", "last_error_position")
+    """Projection lag per projector: how many events and seconds behind the log it is."""
+
+    list_display = (
+        "projector",
+        "position",
+        "events_behind",
+        "seconds_behind",
+        "unknown_events",
+        "failures",
+        "last_error_position",
+        "last_error_at",
+        "updated_at",
+    )
+    readonly_fields = ("last_error",)
+
+    def get_queryset(self, request):
+        self._lag = {
+            lag.projector: lag
+            for lag in projection.lag(list(ProjectorCheckpoint.objects.values_list("projector", flat=True)))
+        }
+        return super().get_queryset(request)
+
+    @admin.display(description="events behind")
+    def events_behind(self, checkpoint):
+        return self._lag[checkpoint.projector].events_behind
+
+    @admin.display(description="seconds behind")
+    def seconds_behind(self, checkpoint):
+        return self._lag[checkpoint.projector].seconds_behind
+
+
+@admin.register(OrderSummary)
+class OrderSummaryAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "order_id",
+        "status",
+        "customer_id",
+        "total",
+        "payment_status",
+        "shipment_status",
+        "saga_state",
+        "created_at",
+    )
+    list_filter = ("status", "payment_status", "shipment_status", "saga_state")
+    search_fields = ("=order_id", "=customer_id", "=tracking_number")
+    date_hierarchy = "created_at"
+
+
+@admin.register(OrderTimelineEntry)
+class OrderTimelineEntryAdmin(ReadOnlyModelAdmin):
+    list_display = ("position", "order_id", "type", "occurred_at")
+    list_filter = ("type",)
+    search_fields = ("=order_id",)
 
 
 @admin.register(ProductAvailability)
 class ProductAvailabilityAdmin(ReadOnlyModelAdmin):
-    list_display = ("sku", "name", "price", "on_hand", "reserved", "available", "last_position")
+    list_display = ("sku", "name", "price", "on_hand", "reserved", "available", "updated_at")
     search_fields = ("sku", "name")
+
+
+@admin.register(CustomerSummary)
+class CustomerSummaryAdmin(ReadOnlyModelAdmin):
+    list_display = ("name", "customer_id", "orders_count", "total_spent", "credit_available", "credit_limit")
+    search_fields = ("name", "=customer_id")
+
+
+@admin.register(DailySales)
+class DailySalesAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "day",
+        "orders_placed",
+        "orders_confirmed",
+        "orders_rejected",
+        "orders_cancelled",
+        "orders_shipped",
+        "revenue",
+    )
+    date_hierarchy = "day"

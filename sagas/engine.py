@@ -73,7 +73,11 @@ def saga_start(
             break
         accepted_at = timezone.now()
         SagaStep.objects.create(
-            saga=saga, name=step.name, status=SagaStep.Status.SUCCEEDED, started_at=accepted_at, finished_at=accepted_at
+            saga=saga,
+            name=step.name,
+            status=SagaStep.Status.SUCCEEDED,
+            started_at=accepted_at,
+            finished_at=accepted_at,
         )
     else:
         _finish(saga, Saga.State.COMPLETED)

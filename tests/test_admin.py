@@ -14,7 +14,14 @@ from ops.models import WorkerHeartbeat
 from orders.models import IdempotencyRecord, Order, OrderLine
 from payments.factories import CustomerFactory
 from payments.models import Charge, Refund
-from readmodels.models import ProductAvailability, ProjectorCheckpoint
+from readmodels.models import (
+    CustomerSummary,
+    DailySales,
+    OrderSummary,
+    OrderTimelineEntry,
+    ProductAvailability,
+    ProjectorCheckpoint,
+)
 from sagas.models import Failpoint, Saga, SagaStep, StepReceipt
 from shipping.models import Shipment
 
@@ -66,8 +73,22 @@ def one_of_everything(db):
     )
     Token.objects.create(user=customer.user)
     WorkerHeartbeat.objects.create(hostname="celery@x", last_seen_at=timezone.now())
+    now = timezone.now()
     ProjectorCheckpoint.objects.create(projector="products")
-    ProductAvailability.objects.create(sku="KB-1", name="Keyboard", price="10.00")
+    ProductAvailability.objects.create(sku="KB-1", name="Keyboard", price="10.00", updated_at=now)
+    OrderSummary.objects.create(
+        order_id=order.id,
+        customer_id=customer.id,
+        status="PENDING",
+        total="20.00",
+        created_at=now,
+        updated_at=now,
+    )
+    OrderTimelineEntry.objects.create(position=1, order_id=order.id, type="OrderPlaced", occurred_at=now)
+    CustomerSummary.objects.create(
+        customer_id=customer.id, user_id=customer.user_id, name="C", credit_limit=10, credit_available=10
+    )
+    DailySales.objects.create(day=now.date())
 
 
 def admin_urls_for(model, obj_pk=None):

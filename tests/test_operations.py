@@ -7,13 +7,14 @@ from django.utils import timezone
 
 from ops.models import WorkerHeartbeat
 from readmodels.models import ProjectorCheckpoint
+from readmodels.wiring import PROJECTOR_NAMES
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
 
 def test_healthz_reports_databases_broker_workers_and_projection(anonymous_client):
     WorkerHeartbeat.objects.create(hostname="celery@test", last_seen_at=timezone.now())
-    ProjectorCheckpoint.objects.create(projector="products", position=0)
+    ProjectorCheckpoint.objects.create(projector="product_availability", position=0)
 
     response = anonymous_client.get("/healthz")
 
@@ -24,7 +25,8 @@ def test_healthz_reports_databases_broker_workers_and_projection(anonymous_clien
     assert body["read_database"]["ok"]
     assert body["broker"]["ok"]
     assert body["workers"] == {"ok": True, "alive": ["celery@test"]}
-    assert body["projection"]["projectors"]["products"]["events_behind"] == 0
+    assert body["projection"]["projectors"]["product_availability"]["events_behind"] == 0
+    assert set(body["projection"]["projectors"]) == set(PROJECTOR_NAMES)
 
 
 def test_healthz_is_503_when_the_broker_is_down(anonymous_client, monkeypatch):

@@ -1,0 +1,72 @@
+"""Read-your-writes on request: ``X-Min-Event-Position`` makes a query wait for its projection."""
+
+import time
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+
+from .models import ProjectorCheckpoint
+
+HEADER = "X-Min-Event-Position"
+POLL_SECONDS = 0.02
+RETRY_AFTER_SECONDS = 1
+
+MIN_POSITION_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description=(
+        "Wait (up to about 5 s) until the read models have applied this event position, e.g. the "
+        "X-Event-Position of a command you just sent; 503 with Retry-After if they have not."
+    ),
+)
+
+
+class ProjectionBehind(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The read models have not reached the requested event position yet."
+    default_code = "projection_behind"
+
+    def __init__(self):
+        super().__init__()
+        self.wait = RETRY_AFTER_SECONDS  # DRF turns this into a Retry-After header
+
+
+def requested_position(request) -> int | None:
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError({HEADER: ["Send a non-negative integer: an X-Event-Position you received."]})
+    return int(raw)
+
+
+def projected_through(projectors: tuple[str, ...]) -> int:
+    positions = list(
+        ProjectorCheckpoint.objects.filter(projector__in=projectors).values_list("position", flat=True)
+    )
+    return min(positions) if len(positions) == len(projectors) else 0
+
+
+def wait_for(position: int, projectors: tuple[str, ...]) -> None:
+    deadline = time.monotonic() + settings.READMODELS_CONSISTENCY_WAIT_SECONDS
+    while projected_through(projectors) < position:
+        if time.monotonic() >= deadline:
+            raise ProjectionBehind()
+        time.sleep(POLL_SECONDS)
+
+
+class ConsistentReadMixin:
+    """For query views: honour ``X-Min-Event-Position`` for the projectors the view reads."""
+
+    projectors: tuple[str, ...] = ()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        position = requested_position(request)
+        if position is not None:
+            wait_for(position, self.projectors)

@@ -1,0 +1,197 @@
+"""Running projectors: apply committed events past each checkpoint, exactly once.
+
+Exactly once: a projector's rows and its checkpoint commit in one read-database transaction,
+so an event is either applied and counted or neither. Two processes never apply the same
+events: each locks the checkpoint rows it works on (``SKIP LOCKED``), and one that finds them
+taken leaves the work to the holder, which looks again for newer events after it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from eventlog.models import Event
+from eventlog.services import event_log_head
+
+from .models import ProjectorCheckpoint
+from .projectors.base import READ_ALIAS, Projector
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class RunReport:
+    applied: int = 0
+    failed: tuple[str, ...] = ()
+
+
+def ensure_checkpoints(projectors: Sequence[Projector]) -> None:
+    for projector in projectors:
+        ProjectorCheckpoint.objects.get_or_create(projector=projector.name)
+
+
+def run_pending(projectors: Sequence[Projector], known_types: frozenset[str]) -> RunReport:
+    """Apply everything committed that the projectors have not applied yet.
+
+    A projector that fails is left at its last good position (its error recorded) and not tried
+    again in this run, so the others carry on; the periodic catch-up tries it again later.
+    """
+    report = RunReport()
+    active = list(projectors)
+    while active:
+        applied, failed, more = _run_batch(active, known_types)
+        report.applied += applied
+        if failed:
+            report.failed += tuple(failed)
+            active = [projector for projector in active if projector.name not in failed]
+        if not more:
+            break
+    return report
+
+
+def _run_batch(projectors: Sequence[Projector], known_types: frozenset[str]) -> tuple[int, list[str], bool]:
+    with transaction.atomic(using=READ_ALIAS):
+        checkpoints = {
+            checkpoint.projector: checkpoint
+            for checkpoint in ProjectorCheckpoint.objects.select_for_update(skip_locked=True).filter(
+                projector__in=[projector.name for projector in projectors]
+            )
+        }
+        if not checkpoints:
+            return 0, [], False
+        since = min(checkpoint.position for checkpoint in checkpoints.values())
+        events = list(Event.objects.filter(position__gt=since).order_by("position")[:BATCH_SIZE])
+        applied, failed = 0, []
+        for projector in projectors:
+            checkpoint = checkpoints.get(projector.name)
+            if checkpoint is None:
+                continue
+            pending = [event for event in events if event.position > checkpoint.position]
+            if not pending:
+                continue
+            if _apply(projector, checkpoint, pending, known_types):
+                applied += len(pending)
+            else:
+                failed.append(projector.name)
+    read_through = events[-1].position if events else since
+    # Events committed while this batch ran may have been left to us by a process that found
+    # the checkpoints locked: look again until the log has nothing newer than what we read.
+    more = len(events) == BATCH_SIZE or event_log_head() > read_through
+    return applied, failed, more
+
+
+def _apply(projector: Projector, checkpoint: ProjectorCheckpoint, events: list[Event], known_types) -> bool:
+    current = events[0]
+    try:
+        unknown = 0
+        with transaction.atomic(using=READ_ALIAS):
+            for current in events:
+                if not projector.apply(current) and current.type not in known_types:
+                    unknown += 1
+            checkpoint.position = events[-1].position
+            checkpoint.unknown_events += unknown
+            checkpoint.save()
+        if unknown:
+            logger.warning("%s skipped %d event(s) of unknown type", projector.name, unknown)
+        return True
+    except Exception as error:
+        logger.exception(
+            "projector %s failed at event %s (%s)", projector.name, current.position, current.type
+        )
+        checkpoint.refresh_from_db()
+        checkpoint.failures += 1
+        checkpoint.last_error = f"{type(error).__name__}: {error}"[:2000]
+        checkpoint.last_error_position = current.position
+        checkpoint.last_error_at = timezone.now()
+        checkpoint.save()
+        return False
+
+
+def rebuild(projector: Projector, known_types: frozenset[str], *, progress=None) -> int:
+    """Clear a projector's rows and replay the whole log into them, in one transaction.
+
+    Readers keep seeing the old rows until it commits (PostgreSQL MVCC; SQLite WAL), and live
+    projection skips this projector meanwhile (its checkpoint is locked), then resumes from
+    where the rebuild ended.
+    """
+    ensure_checkpoints([projector])
+    with transaction.atomic(using=READ_ALIAS):
+        checkpoint = ProjectorCheckpoint.objects.select_for_update().get(projector=projector.name)
+        projector.reset()
+        checkpoint.position = 0
+        checkpoint.unknown_events = 0
+        head = event_log_head()
+        replayed = 0
+        while True:
+            events = list(
+                Event.objects.filter(position__gt=checkpoint.position).order_by("position")[:BATCH_SIZE]
+            )
+            if not events:
+                break
+            for event in events:
+                if not projector.apply(event) and event.type not in known_types:
+                    checkpoint.unknown_events += 1
+            checkpoint.position = events[-1].position
+            replayed += len(events)
+            if progress is not None:
+                progress(projector.name, checkpoint.position, max(head, checkpoint.position))
+        checkpoint.last_error = ""
+        checkpoint.last_error_position = None
+        checkpoint.save()
+    return replayed
+
+
+@dataclass(frozen=True)
+class Lag:
+    projector: str
+    position: int
+    events_behind: int
+    seconds_behind: float
+    unknown_events: int
+    failures: int
+    last_error: str
+
+
+def lag(projector_names: Sequence[str]) -> list[Lag]:
+    """How far each projector trails the log, in events and in seconds since the oldest event
+    it has not applied was committed."""
+    head = event_log_head()
+    checkpoints = {c.projector: c for c in ProjectorCheckpoint.objects.filter(projector__in=projector_names)}
+    now = timezone.now()
+    report = []
+    for name in projector_names:
+        checkpoint = checkpoints.get(name) or ProjectorCheckpoint(projector=name)
+        behind = max(head - checkpoint.position, 0)
+        seconds = seconds_behind(checkpoint.position, now=now) if behind else 0.0
+        report.append(
+            Lag(
+                name,
+                checkpoint.position,
+                behind,
+                round(seconds, 3),
+                checkpoint.unknown_events,
+                checkpoint.failures,
+                checkpoint.last_error,
+            )
+        )
+    return report
+
+
+def seconds_behind(position: int, *, now=None) -> float:
+    """Age of the oldest event past ``position``: how stale a read model at ``position`` is."""
+    oldest = (
+        Event.objects.filter(position__gt=position)
+        .order_by("position")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    if oldest is None:
+        return 0.0
+    return round(((now or timezone.now()) - oldest).total_seconds(), 3)
