@@ -6,7 +6,6 @@ rather than as violations.
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,6 +17,9 @@ from inventory.models import Product, StockMovement, StockReservation, StockRese
 from orders.models import Order, OrderLine
 from payments.models import Charge, Customer, Refund
 from sagas.models import Saga
+
+from . import read_side
+from .checks import Check
 
 PAID_STATUSES = (Order.Status.CONFIRMED, Order.Status.SHIPPED)
 HOLDING_STATUSES = (Order.Status.CONFIRMED,)
@@ -37,17 +39,10 @@ ONCE_PER_ORDER = (
 )
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
-    checked: bool = True
-
-
-def run_all(*, grace: timedelta = timedelta(seconds=5)) -> list[Check]:
+def run_all(*, grace: timedelta = timedelta(seconds=5), rebuild: bool = True) -> list[Check]:
     settled = not Saga.objects.filter(state__in=Saga.ACTIVE_STATES).exists()
-    return [
+    projected = read_side.caught_up()
+    checks = [
         check_stock_ledger(),
         check_reservations(),
         check_reserved_matches_orders(settled),
@@ -55,7 +50,13 @@ def run_all(*, grace: timedelta = timedelta(seconds=5)) -> list[Check]:
         check_money_matches_orders(settled),
         check_sagas_end(grace),
         check_effects_once(),
+        read_side.check_orders(projected),
+        read_side.check_products(projected),
+        read_side.check_customers(projected),
     ]
+    if rebuild:
+        checks.append(read_side.check_rebuild_identical(projected))
+    return checks
 
 
 def check_stock_ledger() -> Check:

@@ -97,6 +97,9 @@ def _apply(projector: Projector, checkpoint: ProjectorCheckpoint, events: list[E
                     unknown += 1
             checkpoint.position = events[-1].position
             checkpoint.unknown_events += unknown
+            # Recovered: the error is history now (``failures`` and ``last_error_at`` keep it).
+            checkpoint.last_error = ""
+            checkpoint.last_error_position = None
             checkpoint.save()
         if unknown:
             logger.warning("%s skipped %d event(s) of unknown type", projector.name, unknown)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ops import invariants
+from ops import invariants, read_side
 from orders.models import Order
 from sagas.models import Saga
 
@@ -62,6 +62,9 @@ def wait_until_settled(*, processes=(), timeout: float = SAGA_TIMEOUT) -> None:
 
 
 def assert_invariants() -> None:
+    """Every invariant holds, the read side's included: wait for projection to reach the head
+    of the log first (it normally has, within milliseconds of each commit)."""
+    wait_for(read_side.caught_up, timeout=SAGA_TIMEOUT, what="projection to reach the head of the log")
     checks = invariants.run_all()
     broken = [f"{check.name}: {check.detail}" for check in checks if not check.ok]
     assert not broken, "invariants violated:\n" + "\n".join(broken)

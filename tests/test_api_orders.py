@@ -13,6 +13,7 @@ from eventlog.models import Event
 from inventory.services import product_create
 from orders.models import IdempotencyRecord, Order
 from payments.factories import CustomerFactory
+from payments.services import customer_register
 from sagas.models import Saga
 
 from .conftest import token_client
@@ -184,7 +185,9 @@ def test_an_overlong_idempotency_key_is_refused(customer_client, keyboard):
 @pytest.mark.system
 @pytest.mark.django_db(transaction=True, databases=["default", "read"])
 def test_concurrent_requests_with_one_key_create_one_order(saga_processes, keyboard):
-    customer = CustomerFactory()
+    customer = customer_register(
+        username="carol", password="pw-carol-123", email="c@example.com", name="Carol", credit_limit=Decimal("500")
+    )
     body = order_body([("KB", 1)])
     start = threading.Barrier(20)
 
