@@ -20,14 +20,19 @@ from .serializers import (
 
 
 class ProductFilter(filters.FilterSet):
-    in_stock = filters.BooleanFilter(method="filter_in_stock", label="Only products with units available")
+    # A choice rather than a BooleanFilter, which would quietly ignore a value like "maybe".
+    in_stock = filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_in_stock",
+        label="true: only products with units available; false: only those without",
+    )
 
     class Meta:
         model = ProductAvailability
         fields = ["in_stock"]
 
     def filter_in_stock(self, queryset, name, value):
-        return queryset.filter(available__gt=0) if value else queryset.filter(available__lte=0)
+        return queryset.filter(available__gt=0) if value == "true" else queryset.filter(available__lte=0)
 
 
 class ProductListApi(ConsistentReadMixin, ListAPIView):

@@ -186,7 +186,11 @@ def test_an_overlong_idempotency_key_is_refused(customer_client, keyboard):
 @pytest.mark.django_db(transaction=True, databases=["default", "read"])
 def test_concurrent_requests_with_one_key_create_one_order(saga_processes, keyboard):
     customer = customer_register(
-        username="carol", password="pw-carol-123", email="c@example.com", name="Carol", credit_limit=Decimal("500")
+        username="carol",
+        password="pw-carol-123",
+        email="c@example.com",
+        name="Carol",
+        credit_limit=Decimal("500"),
     )
     body = order_body([("KB", 1)])
     start = threading.Barrier(20)

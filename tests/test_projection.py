@@ -1,0 +1,166 @@
+"""Projection: exactly once, no skipped events, failures contained and repaired."""
+
+import random
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connections, transaction
+
+from eventlog.models import Event
+from eventlog.services import event_append, event_log_head
+from readmodels import wiring
+from readmodels.models import OrderTimelineEntry, ProductAvailability, ProjectorCheckpoint
+from readmodels.projectors.catalog import ProductAvailabilityProjector
+
+from .processes import wait_for
+from .readside import add_product, projection_paused
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
+
+
+def checkpoints() -> dict[str, ProjectorCheckpoint]:
+    return {checkpoint.projector: checkpoint for checkpoint in ProjectorCheckpoint.objects.all()}
+
+
+def test_a_failing_projector_fails_neither_the_command_nor_the_other_projectors(staff_client, monkeypatch):
+    add_product("KB", stock=1)
+
+    def broken(self, event):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ProductAvailabilityProjector, "on_StockRestocked", broken)
+    responses = [
+        staff_client.post("/api/products/KB/restock/", {"quantity": 2}, format="json") for _ in range(3)
+    ]
+
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    head = event_log_head()
+    state = checkpoints()
+    stuck = state["product_availability"]
+    assert stuck.position < head
+    assert stuck.failures >= 1
+    assert "disk full" in stuck.last_error
+    assert stuck.last_error_position == stuck.position + 1
+    assert all(
+        state[name].position == head for name in wiring.PROJECTOR_NAMES if name != "product_availability"
+    )
+    assert ProductAvailability.objects.get(sku="KB").on_hand == 1
+
+    monkeypatch.undo()
+    wiring.catch_up()
+
+    recovered = checkpoints()["product_availability"]
+    assert recovered.position == head
+    assert recovered.last_error == ""
+    assert ProductAvailability.objects.get(sku="KB").on_hand == 7
+
+
+def test_events_of_an_unknown_type_are_skipped_and_counted():
+    add_product("KB")
+    with transaction.atomic():
+        event_append(aggregate_type="mystery", aggregate_id="x", type="SomethingNew", data={})
+    add_product("MS")
+
+    state = checkpoints()
+    assert all(checkpoint.position == event_log_head() for checkpoint in state.values())
+    assert all(checkpoint.unknown_events == 1 for checkpoint in state.values())
+    assert ProductAvailability.objects.count() == 2
+
+
+def test_events_committed_without_their_projection_are_applied_by_catch_up():
+    with projection_paused():
+        add_product("KB", stock=4)
+    assert not ProductAvailability.objects.exists()
+
+    report = wiring.catch_up()
+
+    assert report.applied >= 1
+    assert ProductAvailability.objects.get(sku="KB").on_hand == 4
+
+
+@pytest.mark.system
+def test_beat_catches_up_what_a_crashed_process_never_projected(saga_processes):
+    with projection_paused():
+        add_product("KB", stock=4)
+
+    product = wait_for(
+        lambda: ProductAvailability.objects.filter(sku="KB").first(),
+        timeout=30,
+        what="the beat-scheduled catch-up to project the product",
+        processes=saga_processes,
+    )
+    assert product.on_hand == 4
+
+
+@pytest.mark.postgres
+def test_concurrent_writers_and_a_concurrent_projector_apply_every_event_exactly_once():
+    """Eight writers hold their transactions open for a while after appending, so positions
+    are handed out in one order and committed in another; a projector runs all along."""
+    writers, transactions_each = 8, 25
+    done = threading.Event()
+    errors = []
+
+    orders = [uuid.uuid4() for _ in range(writers)]
+
+    def write(writer: int) -> None:
+        try:
+            for n in range(transactions_each):
+                with transaction.atomic():
+                    for k in range(random.randint(1, 3)):
+                        event_append(
+                            aggregate_type="order",
+                            aggregate_id=orders[writer],
+                            type="ProbeRecorded",
+                            data={"writer": writer, "n": n, "k": k},
+                        )
+                    time.sleep(random.uniform(0, 0.01))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def project() -> None:
+        try:
+            while not done.is_set():
+                wiring.catch_up()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    with projection_paused():
+        projector = threading.Thread(target=project)
+        projector.start()
+        threads = [threading.Thread(target=write, args=(writer,)) for writer in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        done.set()
+        projector.join()
+    wiring.catch_up()
+
+    assert errors == []
+    events = {event.position: event for event in Event.objects.filter(type="ProbeRecorded")}
+    projected = {entry.position: entry for entry in OrderTimelineEntry.objects.filter(type="ProbeRecorded")}
+    assert len(events) >= writers * transactions_each
+    assert sorted(projected) == sorted(events), "every event projected once, none skipped"
+    assert all(projected[position].data == events[position].data for position in events)
+    assert checkpoints()["order_timeline"].position == event_log_head()
+
+
+def test_a_rebuild_gives_the_rows_live_projection_gave(staff_client):
+    add_product("KB", price="12.50", stock=3)
+    staff_client.post("/api/products/KB/restock/", {"quantity": 4}, format="json")
+    live = list(ProductAvailability.objects.values())
+
+    from django.core.management import call_command
+
+    call_command("rebuild_readmodels", "--projector", "product_availability", stdout=open("/dev/null", "w"))
+
+    assert list(ProductAvailability.objects.values()) == live
+    assert live[0]["on_hand"] == 7
+    assert live[0]["price"] == Decimal("12.50")
