@@ -3,10 +3,12 @@
 import random
 import threading
 import time
+from io import StringIO
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connections, transaction
 
 from eventlog.models import Event
@@ -157,10 +159,11 @@ def test_a_rebuild_gives_the_rows_live_projection_gave(staff_client):
     staff_client.post("/api/products/KB/restock/", {"quantity": 4}, format="json")
     live = list(ProductAvailability.objects.values())
 
-    from django.core.management import call_command
+    output = StringIO()
 
-    call_command("rebuild_readmodels", "--projector", "product_availability", stdout=open("/dev/null", "w"))
+    call_command("rebuild_readmodels", "--projector", "product_availability", stdout=output)
 
     assert list(ProductAvailability.objects.values()) == live
+    assert "product_availability: 2 events replayed" in output.getvalue()
     assert live[0]["on_hand"] == 7
     assert live[0]["price"] == Decimal("12.50")
