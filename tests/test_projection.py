@@ -3,9 +3,9 @@
 import random
 import threading
 import time
-from io import StringIO
 import uuid
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
