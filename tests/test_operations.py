@@ -65,6 +65,24 @@ def test_schema_documents_the_operations_of_this_api(anonymous_client):
         ("/api/products/{sku}/restock/", "post"),
     } <= operations
     assert schema["paths"]["/api/auth/token/"]["post"].get("security") in ([], [{}])
+    assert {
+        ("/api/orders/", "get"),
+        ("/api/orders/", "post"),
+        ("/api/orders/{order_id}/", "get"),
+        ("/api/orders/{order_id}/timeline/", "get"),
+        ("/api/products/", "get"),
+        ("/api/products/{sku}/", "get"),
+        ("/api/customers/{customer_id}/summary/", "get"),
+        ("/api/orders/{order_id}/cancel/", "post"),
+        ("/api/shipments/{order_id}/dispatch/", "post"),
+        ("/api/sagas/", "get"),
+        ("/api/sagas/{saga_id}/retry/", "post"),
+    } <= operations
+    order_list = {parameter["name"] for parameter in schema["paths"]["/api/orders/"]["get"]["parameters"]}
+    assert {"status", "customer", "page", "page_size", "X-Min-Event-Position"} <= order_list
+    place = schema["paths"]["/api/orders/"]["post"]
+    assert "202" in place["responses"]
+    assert "Idempotency-Key" in {parameter["name"] for parameter in place["parameters"]}
 
 
 @pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
