@@ -5,15 +5,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test setup install install-dev migrate lint clean
+.PHONY: run test bench setup install install-dev migrate lint clean
 
 run: install migrate  ## Run web, worker and scheduler in the foreground (Ctrl-C stops all three)
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
+	@echo "  Dashboard: http://127.0.0.1:8000/admin/dashboard/   Metrics: http://127.0.0.1:8000/metrics"
+	@echo "  Demo traffic, from a second terminal: $(BIN)/python manage.py simulate --orders 50 --rate 2"
 	$(BIN)/honcho start -f Procfile
 
 test: install-dev  ## Run the whole test suite (PostgreSQL/Redis tests skip when unreachable, outside CI)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install migrate  ## Benchmark sagas and reads against the configured database and broker
+	$(BIN)/python manage.py bench_sagas $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

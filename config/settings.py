@@ -147,7 +147,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# With DJANGO_DEBUG false, `collectstatic` must have filled this (make run and the image do).
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -191,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "60/minute")},
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
 }
@@ -222,12 +223,14 @@ SPECTACULAR_SETTINGS = {
 
 def filesystem_broker_options(folder: Path) -> dict:
     """kombu's filesystem transport: messages are files in ``folder``, no server needed."""
-    for name in ("queue", "processed"):
+    for name in ("queue", "processed", "control"):
         (folder / name).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        # Remote-control broadcasts; kombu's default is a "control" folder in the working directory.
+        "control_folder": str(folder / "control"),
         "store_processed": False,
         # The transport polls its folder; kombu's default second would add up to a second per step.
         "polling_interval": 0.1,
@@ -272,12 +275,28 @@ CELERY_BEAT_SCHEDULE = {
 
 SHIPPING_COUNTRIES = env_list("SHIPPING_COUNTRIES", "US,CA,GB,DE,FR,NL,BE,ES,IT,SE")
 
+# One handler and one format for every process (web, worker, beat): JSON lines by default, each
+# carrying the saga, order and step it is about (config.logcontext); LOG_FORMAT=text for people.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.logcontext.LogContextFilter"}},
+    "formatters": {
+        "json": {"()": "observability.logformat.JsonLineFormatter"},
+        "text": {"()": "observability.logformat.TextLineFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's defaults give these loggers handlers of their own, in another format.
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+    },
 }
 
 # --- Sagas ---------------------------------------------------------------------------------------
@@ -315,3 +334,18 @@ CELERY_BEAT_SCHEDULE["readmodels-catch-up"] = {
     "task": "readmodels.catch_up",
     "schedule": READMODELS_CATCH_UP_SECONDS,
 }
+
+# --- Observability ---------------------------------------------------------------------------------
+
+INSTALLED_APPS += ["observability", "dashboard"]
+# Right after WhiteNoise: every request the application answers is timed, static files are not.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "observability.middleware.RequestObservabilityMiddleware",
+)
+# Prometheus scrapes over the internal network, where there is no TLS to redirect to.
+SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
+# When set, GET /metrics wants "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# How often the admin dashboard refreshes its charts.
+DASHBOARD_REFRESH_SECONDS = float(os.environ.get("DASHBOARD_REFRESH_SECONDS", 5))

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from inventory.api import ProductCreateApi
+from observability.views import metrics
 from ops.api import WorkerPingApi
 from ops.views import favicon, healthz
 from orders.api import PlaceOrderApi
@@ -47,11 +48,17 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("admin/dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("favicon.ico", favicon),
 ]
 
 admin.site.site_header = "Orders operations"
 admin.site.site_title = "Orders operations"
+admin.site.index_template = "dashboard/admin_index.html"
+
+handler500 = "config.errors.server_error_or_unavailable"
+handler404 = "config.errors.not_found"

@@ -1,3 +1,5 @@
+from django.db import DatabaseError
+
 from .services import event_log_head, last_appended_position
 
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -22,8 +24,18 @@ class EventPositionMiddleware:
             if request.method in COMMAND_METHODS and succeeded and "X-Event-Position" not in response:
                 position = last_appended_position.get()
                 if position is None:
-                    position = event_log_head()
-                response["X-Event-Position"] = str(position)
+                    position = _head_or_none()
+                if position is not None:
+                    response["X-Event-Position"] = str(position)
             return response
         finally:
             last_appended_position.reset(token)
+
+
+def _head_or_none() -> int | None:
+    """The command has already succeeded; a database gone since then must not turn its answer
+    into an error, so the header is left out instead."""
+    try:
+        return event_log_head()
+    except DatabaseError:
+        return None

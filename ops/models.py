@@ -17,3 +17,17 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class RelayFinish(models.Model):
+    """The end of one benchmark relay chain (``ops.bench_relay``): when the last hop ran."""
+
+    run = models.CharField(max_length=40)
+    chain = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "chain"], name="relay_finish_once")]
+
+    def __str__(self) -> str:
+        return f"{self.run}/{self.chain}"

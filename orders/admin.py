@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils.html import format_html
 
 from config.admin import ReadOnlyModelAdmin
 
@@ -16,11 +19,36 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "status", "customer_id", "total", "failure_reason", "created_at", "updated_at")
+    list_display = (
+        "id",
+        "status",
+        "customer_id",
+        "total",
+        "failure_reason",
+        "saga_timeline",
+        "created_at",
+        "updated_at",
+    )
     list_filter = ("status", "ship_to_country", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=id", "=customer_id", "=saga_id", "failure_reason")
     date_hierarchy = "created_at"
+    readonly_fields = ("saga_timeline", "all_sagas")
     inlines = [OrderLineInline]
+
+    @admin.display(description="saga timeline")
+    def saga_timeline(self, order: Order):
+        """The saga that last acted on the order: placing it, or a cancellation or dispatch."""
+        if order.saga_id is None:
+            return "—"
+        url = reverse(
+            "admin:sagas_saga_change", args=[quote(order.saga_id)], current_app=self.admin_site.name
+        )
+        return format_html('<a href="{}">{}</a>', url, order.saga_id)
+
+    @admin.display(description="every saga of this order")
+    def all_sagas(self, order: Order):
+        url = reverse("admin:sagas_saga_changelist", current_app=self.admin_site.name)
+        return format_html('<a href="{}?q={}">place, cancel and dispatch sagas</a>', url, order.pk)
 
 
 @admin.register(IdempotencyRecord)

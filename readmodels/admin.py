@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils.html import format_html
 
 from config.admin import ReadOnlyModelAdmin
 
@@ -56,11 +59,23 @@ class OrderSummaryAdmin(ReadOnlyModelAdmin):
         "payment_status",
         "shipment_status",
         "saga_state",
+        "saga_timeline",
         "created_at",
     )
     list_filter = ("status", "payment_status", "shipment_status", "saga_state")
     search_fields = ("=order_id", "=customer_id", "=tracking_number")
     date_hierarchy = "created_at"
+    readonly_fields = ("saga_timeline",)
+
+    @admin.display(description="saga timeline")
+    def saga_timeline(self, summary: OrderSummary):
+        """The saga admin's page of the order's latest saga, drawn as a timeline of its steps."""
+        if summary.saga_id is None:
+            return "—"
+        url = reverse(
+            "admin:sagas_saga_change", args=[quote(summary.saga_id)], current_app=self.admin_site.name
+        )
+        return format_html('<a href="{}">{}</a>', url, summary.saga_id)
 
 
 @admin.register(OrderTimelineEntry)

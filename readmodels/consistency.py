@@ -3,7 +3,6 @@
 import time
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -14,9 +13,10 @@ HEADER = "X-Min-Event-Position"
 POLL_SECONDS = 0.02
 RETRY_AFTER_SECONDS = 1
 
+MAX_POSITION_DIGITS = 18
 MIN_POSITION_PARAMETER = OpenApiParameter(
     HEADER,
-    OpenApiTypes.INT,
+    {"type": "integer", "minimum": 0, "maximum": 10**MAX_POSITION_DIGITS - 1},
     OpenApiParameter.HEADER,
     description=(
         "Wait (up to about 5 s) until the read models have applied this event position, e.g. the "
@@ -40,7 +40,7 @@ def requested_position(request) -> int | None:
     if raw is None:
         return None
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdigit() or len(raw) > MAX_POSITION_DIGITS:
         raise ValidationError({HEADER: ["Send a non-negative integer: an X-Event-Position you received."]})
     return int(raw)
 

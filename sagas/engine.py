@@ -9,6 +9,8 @@ a message lost between commit and broker is re-sent by the sweeper when its dead
 from __future__ import annotations
 
 import logging
+import os
+import random
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -18,6 +20,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from config.logcontext import bind_log_context
 from eventlog.services import event_append
 
 from . import failpoints
@@ -27,6 +30,9 @@ from .models import Direction, Failpoint, Saga, SagaStep
 logger = logging.getLogger(__name__)
 
 REPLY_TASK = "sagas.record_reply"
+# Failpoints: how a crash looks to a supervisor, and how far a shuffled message may slip.
+CRASH_EXIT_CODE = 70
+SHUFFLE_MAX_DELAY = 0.5
 EVENT_AGGREGATE = "saga"
 SWEEP_BATCH = 200
 
@@ -66,6 +72,7 @@ def saga_start(
     ``saga_id`` lets the caller name the saga in its own events before starting it.
     """
     saga = Saga.objects.create(id=saga_id or uuid4(), type=definition.type, subject_id=subject_id, data=data)
+    bind_log_context(saga_id=saga.pk, order_id=data.get("order_id"))
     _append(saga, "SagaStarted", {"type": definition.type})
     for step in definition.steps:
         if step.action is not None:
@@ -343,10 +350,16 @@ def publish(task: str, message: dict[str, Any], *, countdown: float = 0) -> None
     """Send a command after commit. A broker error is logged, not raised: the transaction has
     committed, and the sweeper re-sends the step when its deadline passes."""
     try:
-        if failpoints.fire(task, Failpoint.Action.DROP):
+        faults = failpoints.fired(task, failpoints.PUBLISH_ACTIONS)
+        if Failpoint.Action.CRASH in faults:
+            logger.error("failpoint: process dies before sending %s for saga %s", task, message["saga_id"])
+            os._exit(CRASH_EXIT_CODE)
+        if Failpoint.Action.DROP in faults:
             logger.warning("failpoint: dropped %s for saga %s", task, message["saga_id"])
             return
-        copies = 2 if failpoints.fire(task, Failpoint.Action.DUPLICATE) else 1
+        if Failpoint.Action.SHUFFLE in faults:
+            countdown += random.uniform(0, SHUFFLE_MAX_DELAY)
+        copies = 2 if Failpoint.Action.DUPLICATE in faults else 1
         for _ in range(copies):
             current_app.send_task(task, kwargs=message, countdown=countdown or None)
     except Exception:

@@ -129,6 +129,8 @@ class Failpoint(models.Model):
         FAIL = "FAIL", "Fail the command with a transient error"
         DROP = "DROP", "Drop the message instead of sending it"
         DUPLICATE = "DUPLICATE", "Send the message twice"
+        SHUFFLE = "SHUFFLE", "Delay the message by a random fraction of a second"
+        CRASH = "CRASH", "Kill the sending process after its commit, before it sends"
 
     task = models.CharField(max_length=100, help_text="Celery task name, e.g. payments.refund_payment")
     action = models.CharField(max_length=20, choices=Action.choices)

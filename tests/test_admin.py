@@ -10,7 +10,7 @@ from eventlog.services import event_append
 from inventory.factories import ProductFactory
 from inventory.models import StockReservation, StockReservationLine
 from inventory.services import product_restock
-from ops.models import WorkerHeartbeat
+from ops.models import RelayFinish, WorkerHeartbeat
 from orders.models import IdempotencyRecord, Order, OrderLine
 from payments.factories import CustomerFactory
 from payments.models import Charge, Refund
@@ -73,6 +73,7 @@ def one_of_everything(db):
     )
     Token.objects.create(user=customer.user)
     WorkerHeartbeat.objects.create(hostname="celery@x", last_seen_at=timezone.now())
+    RelayFinish.objects.create(run="bench", chain=0)
     now = timezone.now()
     ProjectorCheckpoint.objects.create(projector="products")
     ProductAvailability.objects.create(sku="KB-1", name="Keyboard", price="10.00", updated_at=now)

@@ -17,7 +17,7 @@ DOCUMENTED_VARIABLES = {
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_HTTPS",
 }
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "beat", "flower")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,8 @@ def command_of(service: dict) -> str:
 
 
 def test_every_process_of_the_system_is_a_service(compose):
-    assert {"postgres", "redis", "web", "worker", "beat", "migrate"} <= set(compose["services"])
+    assert {"postgres", "redis", "web", "worker", "beat", "migrate", "flower"} <= set(compose["services"])
+    assert command_of(compose["services"]["flower"]).startswith("celery -A config flower")
     assert command_of(compose["services"]["web"]).startswith("gunicorn config.wsgi")
     assert command_of(compose["services"]["worker"]).startswith("celery -A config worker")
     assert "-Q" not in command_of(compose["services"]["worker"]), "a plain worker serves every queue"
@@ -40,7 +41,7 @@ def test_every_process_of_the_system_is_a_service(compose):
 
 
 def test_long_running_services_have_health_checks(compose):
-    for name in ("postgres", "redis", "web", "worker", "beat"):
+    for name in ("postgres", "redis", "web", "worker", "beat", "flower"):
         assert compose["services"][name]["healthcheck"]["test"], name
     assert "/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
 
@@ -57,7 +58,8 @@ def test_data_lives_in_named_volumes(compose):
 def test_app_services_get_the_documented_environment(compose):
     for name in APP_SERVICES:
         environment = compose["services"][name]["environment"]
-        assert set(environment) == DOCUMENTED_VARIABLES, name
+        extra = {"PROMETHEUS_MULTIPROC_DIR"} if name == "web" else set()
+        assert set(environment) == DOCUMENTED_VARIABLES | extra, name
         assert environment["DJANGO_DEBUG"] == "false"
         assert environment["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?"), "no secret in the repo"
 
@@ -77,7 +79,7 @@ def test_urls_point_at_the_services_of_the_file(compose):
 
 
 def test_app_waits_for_healthy_dependencies_and_migrations(compose):
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "flower"):
         depends = compose["services"][name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -92,3 +94,16 @@ def test_dockerfile_installs_the_pinned_requirements_and_serves_with_gunicorn():
     assert "collectstatic" in dockerfile
     assert '"gunicorn", "config.wsgi"' in dockerfile
     assert "USER app" in dockerfile
+
+
+def test_gunicorn_workers_share_metrics_through_a_fresh_directory(compose):
+    """prometheus-client's multiprocess files must not outlive the workers that wrote them."""
+    web = compose["services"]["web"]
+
+    assert web["environment"]["PROMETHEUS_MULTIPROC_DIR"] in web["tmpfs"]
+    assert "PROMETHEUS_MULTIPROC_DIR" not in compose["services"]["worker"]["environment"]
+
+
+def test_flower_is_reachable_from_this_machine_only(compose):
+    assert compose["services"]["flower"]["ports"] == ["127.0.0.1:5555:5555"]
+    assert "/healthcheck" in " ".join(compose["services"]["flower"]["healthcheck"]["test"])

@@ -1,0 +1,325 @@
+"""python manage.py bench_sagas: sagas per second, latencies and lag, against the machine's limits.
+
+Runs against whatever the settings point to; PostgreSQL and Redis give the real figures. It
+starts its own Celery worker (and, for HTTP load and the read benchmark, gunicorn), so stop
+other workers on the same broker first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from eventlog.services import event_log_head
+from ops import invariants
+from ops.bench import calibration, measure, reads, workload
+from readmodels.models import OrderSummary
+from sagas.models import Saga
+
+BIN = Path(sys.executable).parent
+
+
+def integers(raw: str) -> list[int]:
+    return [int(part) for part in raw.split(",") if part.strip()]
+
+
+class Command(BaseCommand):
+    help = "Benchmark the sagas and the read side, and compare with the machine's own limits."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--orders", type=int, default=2000)
+        parser.add_argument("--concurrency", type=int, default=16, help="Concurrent clients placing orders.")
+        parser.add_argument("--products", type=int, default=50)
+        parser.add_argument(
+            "--hot-share", type=float, default=0.2, help="Share of orders that include the hot product."
+        )
+        parser.add_argument(
+            "--failure-share", type=float, default=0.05, help="Share declined or undeliverable."
+        )
+        parser.add_argument("--mode", choices=["direct", "http"], default="direct")
+        parser.add_argument(
+            "--rps", type=float, default=0.0, help="Open-loop: orders per second on a fixed schedule."
+        )
+        parser.add_argument(
+            "--workers", default="2", help="Worker process counts to run the load at, e.g. 1,2,4."
+        )
+        parser.add_argument("--lines", default="1", help="Lines per order to run the load at, e.g. 1,5,20.")
+        parser.add_argument("--calibrate-seconds", type=float, default=10.0, help="0 skips calibration.")
+        parser.add_argument(
+            "--reads", type=int, default=5000, help="Requests of the read benchmark; 0 skips it."
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=600.0, help="Bound on waiting for sagas and projection."
+        )
+        parser.add_argument("--json", dest="json_path", help="Write every figure to this file.")
+
+    def handle(self, *args, **options):
+        self.options = options
+        report = {"machine": measure.system_facts(), "settings": self._settings(), "runs": []}
+        worker_counts, line_counts = integers(options["workers"]), integers(options["lines"])
+        if options["calibrate_seconds"]:
+            workers = max(worker_counts)
+            with self._worker(workers):
+                report["calibration"] = self._calibrate(options["calibrate_seconds"], workers)
+        for workers in worker_counts:
+            for lines in line_counts:
+                with self._worker(workers) as worker, self._web(options["mode"] == "http") as web:
+                    report["runs"].append(
+                        self._run(workers, lines, web.url, worker.pids, report.get("calibration"))
+                    )
+        if options["reads"]:
+            with self._web(True) as web:
+                report["reads"] = self._reads(web.url)
+        violations = [f"{c.name}: {c.detail}" for c in invariants.run_all(rebuild=False) if not c.ok]
+        report["invariants"] = violations or "ok"
+        self._print(report)
+        if options["json_path"]:
+            Path(options["json_path"]).write_text(json.dumps(report, indent=2, default=str))
+        if violations:
+            raise CommandError("invariants violated:\n" + "\n".join(violations))
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def _settings(self) -> dict:
+        return {
+            key: self.options[key]
+            for key in ("orders", "concurrency", "products", "hot_share", "failure_share", "mode", "rps")
+        }
+
+    def _calibrate(self, seconds: float, workers: int) -> dict:
+        clients = self.options["concurrency"]
+        self.stdout.write("calibrating: commits (1 client)...")
+        single = calibration.commit_rate(seconds=seconds, clients=1)
+        self.stdout.write(f"calibrating: commits ({clients} clients)...")
+        many = calibration.commit_rate(seconds=seconds, clients=clients)
+        self.stdout.write("calibrating: broker round trips...")
+        # Two chains per worker process keep every process busy, as prefetch 1 allows.
+        trips = calibration.broker_round_trips(seconds=seconds, chains=2 * workers)
+        return {
+            "commits_per_second_1": round(single),
+            "commits_per_second_n": round(many),
+            "commit_clients": clients,
+            "round_trips_per_second": round(trips),
+        }
+
+    def _run(self, workers: int, lines: int, url: str, pids, limits) -> dict:
+        options = self.options
+        load = workload.Workload(
+            orders=options["orders"],
+            concurrency=options["concurrency"],
+            products=options["products"],
+            hot_share=options["hot_share"],
+            failure_share=options["failure_share"],
+            lines=lines,
+            mode=options["mode"],
+            url=url,
+            rps=options["rps"],
+        )
+        run = uuid.uuid4().hex
+        self.stdout.write(f"load: {load.orders} orders, {lines} line(s), {workers} worker process(es)...")
+        shop = workload.prepare_shop(run, load)
+        specs = workload.order_specs(shop, load)
+        started_at, since = timezone.now(), event_log_head()
+        counters = measure.Counters()
+        with measure.Sampler(pids) as sampler:
+            commands = workload.place_all(specs, load)
+            self._wait_until_done(started_at)
+        cost = counters.delta()
+        figures = measure.saga_figures(started_at)
+        sagas = figures["sagas"] or 1
+        figures.update(
+            workers=workers,
+            lines=lines,
+            command_ms=measure.summary_ms(commands),
+            projection_lag_ms=measure.summary_ms(sampler.projection_lags(since)),
+            messages_per_saga=round(cost["broker_messages"] / sagas, 2)
+            if cost["broker_messages"] is not None
+            else None,
+            commits_per_saga=round(cost["db_commits"] / sagas, 2) if cost["db_commits"] is not None else None,
+            worker_peak_rss_mb=round(sampler.peak_rss / 2**20, 1),
+        )
+        if limits and figures["sagas_per_second"]:
+            rate = figures["sagas_per_second"]
+            if figures["messages_per_saga"]:
+                figures["broker_efficiency"] = round(
+                    rate * figures["messages_per_saga"] / limits["round_trips_per_second"], 3
+                )
+            if figures["commits_per_saga"]:
+                figures["commit_efficiency"] = round(
+                    rate * figures["commits_per_saga"] / limits["commits_per_second_n"], 3
+                )
+        return figures
+
+    def _wait_until_done(self, started_at) -> None:
+        deadline = time.monotonic() + self.options["timeout"]
+        while True:
+            running = Saga.objects.filter(created_at__gte=started_at, state__in=Saga.ACTIVE_STATES).exists()
+            if not running and invariants.read_side.caught_up():
+                return
+            if time.monotonic() > deadline:
+                raise CommandError("sagas or projection did not finish in time")
+            time.sleep(0.05)
+
+    def _reads(self, url: str) -> dict:
+        staff = Token.objects.filter(user__is_staff=True).select_related("user").first()
+        if staff is None:
+            raise CommandError("the read benchmark needs a staff user with a token (make run seeds one)")
+        order_ids = list(OrderSummary.objects.values_list("order_id", flat=True)[:50])
+        paths = ["/api/orders/", *[f"/api/orders/{order_id}/" for order_id in order_ids]]
+        self.stdout.write(f"reads: {self.options['reads']} GETs of /api/orders/ and /api/orders/{{id}}/...")
+        return reads.read_load(
+            url=url, token=staff.key, paths=paths, requests=self.options["reads"], concurrency=8
+        )
+
+    # --- processes ---------------------------------------------------------------------------
+
+    def _worker(self, processes: int):
+        return _Processes(
+            [
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "config",
+                    "worker",
+                    "-n",
+                    f"bench{processes}@%h",
+                    f"--concurrency={processes}",
+                    "-l",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                ]
+            ],
+            ready=lambda: _celery_ready(processes),
+        )
+
+    def _web(self, needed: bool):
+        if not needed:
+            return _Processes([], ready=lambda: True, url="")
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        return _Processes(
+            [
+                [
+                    str(BIN / "gunicorn"),
+                    "config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "3",
+                    "--log-level",
+                    "warning",
+                ]
+            ],
+            ready=lambda: _answers(f"{url}/healthz"),
+            url=url,
+        )
+
+    # --- output ------------------------------------------------------------------------------
+
+    def _print(self, report: dict) -> None:
+        write = self.stdout.write
+        write("")
+        write("machine: " + ", ".join(f"{key}={value}" for key, value in report["machine"].items()))
+        if "calibration" in report:
+            write("limits:  " + ", ".join(f"{key}={value}" for key, value in report["calibration"].items()))
+        header = (
+            f"{'workers':>7} {'lines':>5} {'sagas':>6} {'sagas/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+            f"{'lag p50':>7} {'lag p99':>7} {'cmd p50':>7} {'cmd p99':>7} {'msg/saga':>8} {'commits/saga':>12} "
+            f"{'broker eff':>10} {'commit eff':>10} {'rss MB':>7}"
+        )
+        write(header)
+        for run in report["runs"]:
+            write(
+                f"{run['workers']:>7} {run['lines']:>5} {run['sagas']:>6} {_show(run['sagas_per_second']):>8} "
+                f"{_show(run['latency_ms']['p50']):>7} {_show(run['latency_ms']['p95']):>7} {_show(run['latency_ms']['p99']):>7} "
+                f"{_show(run['projection_lag_ms']['p50']):>7} {_show(run['projection_lag_ms']['p99']):>7} "
+                f"{_show(run['command_ms']['p50']):>7} {_show(run['command_ms']['p99']):>7} "
+                f"{_show(run['messages_per_saga']):>8} {_show(run['commits_per_saga']):>12} "
+                f"{_show(run.get('broker_efficiency')):>10} {_show(run.get('commit_efficiency')):>10} {run['worker_peak_rss_mb']:>7}"
+            )
+        for run in report["runs"]:
+            write(
+                f"outcomes ({run['workers']} workers, {run['lines']} lines): {run['outcomes']}, retries {run['retries']}"
+            )
+            write(
+                "  steps p50/p99 ms: "
+                + ", ".join(f"{name} {v['p50']}/{v['p99']}" for name, v in run["steps_ms"].items())
+            )
+        if "reads" in report:
+            reads_ = report["reads"]
+            write(
+                f"reads: {reads_['requests_per_second']} req/s, p50 {reads_['latency_ms']['p50']} ms, "
+                f"p99 {reads_['latency_ms']['p99']} ms, errors {reads_['errors']}"
+            )
+        write(f"invariants: {report['invariants']}")
+
+
+def _show(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _celery_ready(processes: int) -> bool:
+    from config.celery import app
+
+    replies = app.control.ping(timeout=0.5) or []
+    return any(name.startswith(f"bench{processes}@") for reply in replies for name in reply)
+
+
+class _Processes:
+    """Start processes for the length of a ``with`` block, wait until ready, stop them after."""
+
+    def __init__(self, commands: list[list[str]], *, ready, url: str = ""):
+        self.commands, self.ready, self.url, self.processes = commands, ready, url, []
+
+    def __enter__(self):
+        for command in self.commands:
+            self.processes.append(subprocess.Popen(command, env=os.environ.copy(), start_new_session=True))
+        deadline = time.monotonic() + 60
+        while not self.ready():
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                self.__exit__()
+                raise CommandError(f"could not start {self.commands}")
+            time.sleep(0.2)
+        return self
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+        self.processes = []
