@@ -28,15 +28,15 @@ TERMINAL = ("COMPLETED", "COMPENSATED", "FAILED")
 # Short clocks so that a lost message is noticed within seconds; the bound on recovery a test
 # states is derived from them.
 TIMINGS = {
-    "SAGA_STEP_DEADLINE_SECONDS": "10",
+    "SAGA_STEP_DEADLINE_SECONDS": "20",
     "SAGA_SWEEP_INTERVAL_SECONDS": "1",
     "SAGA_STEP_MAX_ATTEMPTS": "10",
     "SAGA_COMPENSATION_MAX_ATTEMPTS": "12",
     "SAGA_RETRY_BASE_DELAY_SECONDS": "0.1",
-    "CELERY_VISIBILITY_TIMEOUT": "15",
+    "CELERY_VISIBILITY_TIMEOUT": "25",
     "READMODELS_CATCH_UP_SECONDS": "1",
 }
-RECOVERY_BOUND_SECONDS = 90
+RECOVERY_BOUND_SECONDS = 180
 
 
 @dataclass
