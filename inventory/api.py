@@ -17,6 +17,7 @@ class ProductCreateApi(APIView):
 
     @extend_schema(
         operation_id="products_create",
+        description="Add a product with its initial stock (command; staff).",
         request=ProductCreateInputSerializer,
         responses={201: ProductOutputSerializer},
         tags=["products"],

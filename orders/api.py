@@ -44,6 +44,10 @@ def visible_order(request, order_id) -> Order:
 class PlaceOrderApi(APIView):
     @extend_schema(
         operation_id="orders_place",
+        description=(
+            "Place an order (command): answers 202 at once and starts the place-order saga "
+            "(reserve stock, charge payment, schedule shipment, confirm). Follow `status_url`."
+        ),
         request=PlaceOrderInputSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses={
