@@ -5,7 +5,10 @@ import os
 
 from celery import Celery
 
+from .broker import register as register_embedded_broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+register_embedded_broker()
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
