@@ -151,15 +151,9 @@ def order_reject(*, order_id: UUID, failure_code: str, failure_detail: str) -> N
 @transaction.atomic
 def order_cancel(*, order_id: UUID) -> Order:
     """Start cancelling a confirmed order whose parcel has not left. Raises ``OrderConflict``."""
-    order = _locked_order(order_id)
-    if order.status != Order.Status.CONFIRMED:
-        raise OrderConflict(f"cannot cancel: {CONFLICT_REASONS[order.status]} ({order.status})")
-    order.saga_id = uuid4()
-    _transition(order, Order.Status.CANCELLING, events.ORDER_CANCELLATION_REQUESTED)
-    saga_start(
-        definition=CANCEL_ORDER, saga_id=order.saga_id, subject_id=order.pk, data={"order_id": str(order.pk)}
+    return _start_from_confirmed(
+        order_id, "cancel", Order.Status.CANCELLING, events.ORDER_CANCELLATION_REQUESTED, CANCEL_ORDER
     )
-    return order
 
 
 @transaction.atomic
@@ -177,15 +171,21 @@ def order_mark_cancelled(*, order_id: UUID) -> bool:
 def order_dispatch(*, order_id: UUID) -> Order:
     """Send a confirmed order: it is SHIPPED now; shipping and inventory follow. Raises
     ``OrderConflict`` for any other status, which also makes a second dispatch a conflict."""
+    return _start_from_confirmed(
+        order_id, "dispatch", Order.Status.SHIPPED, events.ORDER_SHIPPED, DISPATCH_ORDER
+    )
+
+
+def _start_from_confirmed(order_id: UUID, command: str, status: str, event_type: str, definition) -> Order:
+    """The semantic lock: only a CONFIRMED order, under its row lock, takes a command that
+    starts another saga; its status changes in the same transaction, so a second command waits
+    for the lock and then finds the new status."""
     order = _locked_order(order_id)
     if order.status != Order.Status.CONFIRMED:
-        raise OrderConflict(f"cannot dispatch: {CONFLICT_REASONS[order.status]} ({order.status})")
+        raise OrderConflict(f"cannot {command}: {CONFLICT_REASONS[order.status]} ({order.status})")
     order.saga_id = uuid4()
-    _transition(order, Order.Status.SHIPPED, events.ORDER_SHIPPED)
+    _transition(order, status, event_type)
     saga_start(
-        definition=DISPATCH_ORDER,
-        saga_id=order.saga_id,
-        subject_id=order.pk,
-        data={"order_id": str(order.pk)},
+        definition=definition, saga_id=order.saga_id, subject_id=order.pk, data={"order_id": str(order.pk)}
     )
     return order

@@ -55,34 +55,12 @@ def payment_charge(
     if Charge.objects.filter(order_id=order_id).exists():
         return ChargeOutcome(charged=True, credit_available=customer.credit_available)
     if customer.credit_available < amount:
-        event_append(
-            aggregate_type=events.PAYMENT_AGGREGATE,
-            aggregate_id=order_id,
-            type=events.PAYMENT_DECLINED,
-            data={
-                "order_id": order_id,
-                "customer_id": customer.pk,
-                "amount": amount,
-                "credit_available": customer.credit_available,
-            },
-            saga_id=saga_id,
-        )
+        _append_money_event(events.PAYMENT_DECLINED, order_id, customer, amount, saga_id)
         return ChargeOutcome(charged=False, credit_available=customer.credit_available)
     customer.credit_available -= amount
     customer.save(update_fields=["credit_available"])
     Charge.objects.create(customer=customer, order_id=order_id, saga_id=saga_id, step=step, amount=amount)
-    event_append(
-        aggregate_type=events.PAYMENT_AGGREGATE,
-        aggregate_id=order_id,
-        type=events.PAYMENT_CHARGED,
-        data={
-            "order_id": order_id,
-            "customer_id": customer.pk,
-            "amount": amount,
-            "credit_available": customer.credit_available,
-        },
-        saga_id=saga_id,
-    )
+    _append_money_event(events.PAYMENT_CHARGED, order_id, customer, amount, saga_id)
     return ChargeOutcome(charged=True, credit_available=customer.credit_available)
 
 
@@ -99,16 +77,23 @@ def payment_refund_if_charged(*, saga_id: UUID, step: str, order_id: UUID) -> bo
     customer.credit_available += charge.amount
     customer.save(update_fields=["credit_available"])
     Refund.objects.create(charge=charge, saga_id=saga_id, step=step, amount=charge.amount)
+    _append_money_event(events.PAYMENT_REFUNDED, order_id, customer, charge.amount, saga_id)
+    return True
+
+
+def _append_money_event(
+    event_type: str, order_id: UUID, customer: Customer, amount: Decimal, saga_id: UUID
+) -> None:
+    """Payment events carry the credit left after them, so a projection sets it, never adds."""
     event_append(
         aggregate_type=events.PAYMENT_AGGREGATE,
         aggregate_id=order_id,
-        type=events.PAYMENT_REFUNDED,
+        type=event_type,
         data={
             "order_id": order_id,
             "customer_id": customer.pk,
-            "amount": charge.amount,
+            "amount": amount,
             "credit_available": customer.credit_available,
         },
         saga_id=saga_id,
     )
-    return True

@@ -9,6 +9,7 @@ import urllib.error
 
 import pytest
 
+from ..test_sagas_e2e import PARTICIPANT_TASKS
 from .conftest import record_figures
 from .servers import pause
 from .system import RECOVERY_BOUND_SECONDS, TERMINAL, Answer
@@ -176,20 +177,7 @@ def test_a_process_that_dies_between_commit_and_send_is_repaired(system):
 
 def test_every_message_twice_and_out_of_order(system):
     customers = stock_the_shop(system)
-    tasks = [
-        "inventory.reserve_stock",
-        "inventory.release_stock",
-        "inventory.ship_stock",
-        "payments.charge_payment",
-        "payments.refund_payment",
-        "shipping.schedule_shipment",
-        "shipping.cancel_shipment",
-        "shipping.dispatch_shipment",
-        "orders.confirm_order",
-        "orders.reject_order",
-        "orders.mark_cancelled",
-        "sagas.record_reply",
-    ]
+    tasks = [*PARTICIPANT_TASKS, "sagas.record_reply"]
     system.manage("failpoint", "on", ",".join(tasks), "DUPLICATE")
     system.manage("failpoint", "on", ",".join(tasks), "SHUFFLE")
 
