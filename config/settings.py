@@ -129,6 +129,11 @@ DATABASES = {
     "default": database_from_env("DATABASE_URL", "write"),
     "read": database_from_env("READ_DATABASE_URL", "read"),
 }
+if DATABASES["read"]["ENGINE"] == "django.db.backends.postgresql":
+    # Read models are derived from the log: a crash may lose their last few hundred milliseconds
+    # of commits, rows and checkpoint together, and projection applies those events again. So
+    # their commits need not wait for the disk (the write side's always do); docs/DECISIONS.md.
+    DATABASES["read"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 DATABASE_ROUTERS = ["config.routers.ReadModelRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -257,6 +262,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Sagas report through their own tables and reply tasks; nothing reads Celery results.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 60
+# Celery's Django fixup closes every database connection before and after every task unless this
+# is set (celery#9824 took out its CONN_MAX_AGE support): a new PostgreSQL connection per saga
+# step cost more than the step. With it set, the fixup only recycles connections every 1000
+# tasks, and config/celery.py gives tasks Django's own request lifecycle instead:
+# close_old_connections() honours CONN_MAX_AGE and CONN_HEALTH_CHECKS.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from eventlog.models import Event
@@ -33,8 +34,13 @@ class RunReport:
 
 
 def ensure_checkpoints(projectors: Sequence[Projector]) -> None:
-    for projector in projectors:
-        ProjectorCheckpoint.objects.get_or_create(projector=projector.name)
+    """Create missing checkpoints; one query when none is missing."""
+    names = {projector.name for projector in projectors}
+    existing = set(
+        ProjectorCheckpoint.objects.filter(projector__in=names).values_list("projector", flat=True)
+    )
+    for name in names - existing:
+        ProjectorCheckpoint.objects.get_or_create(projector=name)
 
 
 def run_pending(projectors: Sequence[Projector], known_types: frozenset[str]) -> RunReport:
@@ -57,17 +63,55 @@ def run_pending(projectors: Sequence[Projector], known_types: frozenset[str]) ->
 
 
 def _run_batch(projectors: Sequence[Projector], known_types: frozenset[str]) -> tuple[int, list[str], bool]:
+    try:
+        return _run_batch_together(projectors, known_types)
+    except Exception:
+        # Some projector failed and took the whole batch back with it: go again with each one
+        # in a savepoint of its own, so the failing one is recorded and the others move on.
+        return _run_batch_isolated(projectors, known_types)
+
+
+def _run_batch_together(projectors, known_types) -> tuple[int, list[str], bool]:
+    """The usual case: every projector applies its events and every checkpoint moves, in one
+    transaction without savepoints, the checkpoints in one UPDATE."""
     with transaction.atomic(using=READ_ALIAS):
-        checkpoints = {
-            checkpoint.projector: checkpoint
-            for checkpoint in ProjectorCheckpoint.objects.select_for_update(skip_locked=True).filter(
-                projector__in=[projector.name for projector in projectors]
-            )
-        }
+        checkpoints, events, since = _lock_and_read(projectors)
         if not checkpoints:
             return 0, [], False
-        since = min(checkpoint.position for checkpoint in checkpoints.values())
-        events = list(Event.objects.filter(position__gt=since).order_by("position")[:BATCH_SIZE])
+        applied, moved, skipped = 0, [], {}
+        for projector in projectors:
+            checkpoint = checkpoints.get(projector.name)
+            pending = [event for event in events if checkpoint and event.position > checkpoint.position]
+            if not pending:
+                continue
+            skipped[projector.name] = sum(
+                1 for event in pending if not projector.apply(event) and event.type not in known_types
+            )
+            applied += len(pending)
+            moved.append(projector.name)
+        if moved:
+            # Every pending list ends with the batch's last event, so they all move to it.
+            ProjectorCheckpoint.objects.filter(projector__in=moved).update(
+                position=events[-1].position,
+                updated_at=timezone.now(),
+                last_error="",
+                last_error_position=None,
+            )
+        for name, unknown in skipped.items():
+            if unknown:
+                ProjectorCheckpoint.objects.filter(projector=name).update(
+                    unknown_events=F("unknown_events") + unknown
+                )
+    for name, unknown in skipped.items():
+        _warn_unknown(name, unknown)
+    return applied, [], _more_to_read(events, since)
+
+
+def _run_batch_isolated(projectors, known_types) -> tuple[int, list[str], bool]:
+    with transaction.atomic(using=READ_ALIAS):
+        checkpoints, events, since = _lock_and_read(projectors)
+        if not checkpoints:
+            return 0, [], False
         applied, failed = 0, []
         for projector in projectors:
             checkpoint = checkpoints.get(projector.name)
@@ -80,11 +124,41 @@ def _run_batch(projectors: Sequence[Projector], known_types: frozenset[str]) -> 
                 applied += len(pending)
             else:
                 failed.append(projector.name)
-    read_through = events[-1].position if events else since
+    return applied, failed, _more_to_read(events, since)
+
+
+def _lock_and_read(projectors) -> tuple[dict[str, ProjectorCheckpoint], list[Event], int]:
+    checkpoints = _lock_checkpoints(projectors)
+    if len(checkpoints) < len(projectors):
+        # A new database, or another process holds some of them: create any that are missing.
+        ensure_checkpoints(projectors)
+        checkpoints = _lock_checkpoints(projectors)
+    if not checkpoints:
+        return {}, [], 0
+    since = min(checkpoint.position for checkpoint in checkpoints.values())
+    events = list(Event.objects.filter(position__gt=since).order_by("position")[:BATCH_SIZE])
+    return checkpoints, events, since
+
+
+def _lock_checkpoints(projectors) -> dict[str, ProjectorCheckpoint]:
+    return {
+        checkpoint.projector: checkpoint
+        for checkpoint in ProjectorCheckpoint.objects.select_for_update(skip_locked=True).filter(
+            projector__in=[projector.name for projector in projectors]
+        )
+    }
+
+
+def _more_to_read(events: list[Event], since: int) -> bool:
     # Events committed while this batch ran may have been left to us by a process that found
     # the checkpoints locked: look again until the log has nothing newer than what we read.
-    more = len(events) == BATCH_SIZE or event_log_head() > read_through
-    return applied, failed, more
+    read_through = events[-1].position if events else since
+    return len(events) == BATCH_SIZE or event_log_head() > read_through
+
+
+def _warn_unknown(projector_name: str, unknown: int) -> None:
+    if unknown:
+        logger.warning("%s skipped %d event(s) of unknown type", projector_name, unknown)
 
 
 def _apply(projector: Projector, checkpoint: ProjectorCheckpoint, events: list[Event], known_types) -> bool:
@@ -101,8 +175,7 @@ def _apply(projector: Projector, checkpoint: ProjectorCheckpoint, events: list[E
             checkpoint.last_error = ""
             checkpoint.last_error_position = None
             checkpoint.save()
-        if unknown:
-            logger.warning("%s skipped %d event(s) of unknown type", projector.name, unknown)
+        _warn_unknown(projector.name, unknown)
         return True
     except Exception as error:
         logger.exception(

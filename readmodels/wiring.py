@@ -6,6 +6,7 @@ from django.dispatch import receiver
 from eventlog.signals import events_committed
 
 from . import projection
+from .models import ProjectorCheckpoint
 from .projectors.catalog import ProductAvailabilityProjector
 from .projectors.customers import CustomerSummaryProjector, DailySalesProjector
 from .projectors.orders import OrderSummaryProjector, OrderTimelineProjector
@@ -24,8 +25,10 @@ KNOWN_EVENT_TYPES = frozenset().union(*(projector.handled_types() for projector 
     "StockReservationFailed",
 }
 
-# The highest position this process has seen projected: a signal for an event at or below it
-# has nothing left to do (a transaction that appended several events announces each).
+# The last position this process projected through: a signal for an event at or below it
+# usually has nothing left to do (a transaction that appended several events announces each).
+# Only a hint, checked against the checkpoints before skipping: after a rollback or a flush
+# (tests) positions can be handed out again.
 _projected_through = 0
 
 
@@ -35,13 +38,16 @@ def project_committed_events(sender, position: int, **kwargs) -> None:
     follow within milliseconds. A failure is recorded on the checkpoint and never reaches the
     command; the periodic catch-up (``readmodels.catch_up``) applies what was left."""
     global _projected_through
-    if position <= _projected_through:
+    if position <= _projected_through and _every_projector_through(position):
         return
-    projection.ensure_checkpoints(PROJECTORS)
     projection.run_pending(PROJECTORS, KNOWN_EVENT_TYPES)
-    _projected_through = max(_projected_through, position)
+    _projected_through = position
+
+
+def _every_projector_through(position: int) -> bool:
+    caught_up = ProjectorCheckpoint.objects.filter(projector__in=PROJECTOR_NAMES, position__gte=position)
+    return caught_up.count() == len(PROJECTOR_NAMES)
 
 
 def catch_up() -> projection.RunReport:
-    projection.ensure_checkpoints(PROJECTORS)
     return projection.run_pending(PROJECTORS, KNOWN_EVENT_TYPES)

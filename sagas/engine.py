@@ -299,7 +299,11 @@ def _retry_or_give_up(saga: Saga, definition: SagaDefinition, step_row: SagaStep
 
 def _begin(saga: Saga, definition: SagaDefinition, step: Step, direction: str) -> None:
     name = step.name if direction == Direction.FORWARD else step.compensation_name
-    step_row, _ = SagaStep.objects.get_or_create(saga=saga, name=name, direction=direction)
+    # A step runs again only after an operator's retry; ``_send`` saves the row, inserting it the
+    # first time (the saga's row lock keeps a second writer out, so no get_or_create savepoint).
+    step_row = SagaStep.objects.filter(saga=saga, name=name, direction=direction).first() or SagaStep(
+        saga=saga, name=name, direction=direction
+    )
     saga.current_step, saga.direction = name, direction
     _append(saga, "SagaStepStarted", {"step": name, "direction": direction})
     _send(saga, definition, step_row, reason="")
@@ -379,6 +383,8 @@ def _step_definition(definition: SagaDefinition, step_row: SagaStep) -> Step:
 
 
 def _note_attempt(step_row: SagaStep, attempt: int, *, outcome: str, error: str) -> None:
+    """Write the attempt's outcome into the step's history; the transition that follows (close,
+    re-send or give up) saves the row, once."""
     history = list(step_row.history)
     for entry in reversed(history):
         if entry.get("attempt") == attempt and "outcome" not in entry:
@@ -387,7 +393,6 @@ def _note_attempt(step_row: SagaStep, attempt: int, *, outcome: str, error: str)
     step_row.history = history
     if error:
         step_row.error = error
-    step_row.save(update_fields=["history", "error"])
 
 
 def _close_step(step_row: SagaStep, status: str, *, result: dict | None = None, error: str = "") -> None:

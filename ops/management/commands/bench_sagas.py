@@ -202,6 +202,8 @@ class Command(BaseCommand):
                 ]
             ],
             ready=lambda: _celery_ready(processes),
+            # A JSON line per task received and done is not what is being measured.
+            env={"LOG_LEVEL": "WARNING"},
         )
 
     def _web(self, needed: bool):
@@ -296,12 +298,13 @@ def _celery_ready(processes: int) -> bool:
 class _Processes:
     """Start processes for the length of a ``with`` block, wait until ready, stop them after."""
 
-    def __init__(self, commands: list[list[str]], *, ready, url: str = ""):
+    def __init__(self, commands: list[list[str]], *, ready, url: str = "", env: dict | None = None):
         self.commands, self.ready, self.url, self.processes = commands, ready, url, []
+        self.env = {**os.environ, **(env or {})}
 
     def __enter__(self):
         for command in self.commands:
-            self.processes.append(subprocess.Popen(command, env=os.environ.copy(), start_new_session=True))
+            self.processes.append(subprocess.Popen(command, env=self.env, start_new_session=True))
         deadline = time.monotonic() + 60
         while not self.ready():
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
