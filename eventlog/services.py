@@ -1,5 +1,7 @@
 """Appending to the event log: the transactional outbox of every write-side context."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
@@ -12,6 +14,9 @@ from .signals import events_committed
 
 # The last position a request or task appended, for the X-Event-Position header.
 last_appended_position: ContextVar[int | None] = ContextVar("last_appended_position", default=None)
+
+# Inside ``appends_last``: the appends waiting for the end of the block.
+_held_back: ContextVar[list[dict[str, Any]] | None] = ContextVar("held_back_appends", default=None)
 
 # Any constant works; it only has to be the same for every writer of the log.
 APPEND_LOCK_KEY = 7_274_115_205
@@ -28,27 +33,60 @@ def event_append(
     type: str,
     data: dict[str, Any],
     saga_id: UUID | None = None,
-) -> Event:
+) -> Event | None:
     """Record an event in the caller's transaction; readers learn of it once that commits.
 
     Appends are serialised until commit (see ``_serialise_appends``), so positions become
     visible in order and a reader that has seen position N has seen everything below it. Append
-    last in a transaction: a row lock taken after this one could deadlock with another writer.
+    last in a transaction, or inside ``appends_last``: every statement after the first append
+    makes all other writers wait, and a row lock taken after it could deadlock with one of them.
+    Inside ``appends_last`` the event is written when the block ends, and None is returned.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise OutsideTransactionError(
             f"{type} must be appended inside the transaction of the change it records"
         )
+    fields = {
+        "aggregate_type": aggregate_type,
+        "aggregate_id": str(aggregate_id),
+        "type": type,
+        "data": data,
+        "saga_id": saga_id,
+        "occurred_at": timezone.now(),
+    }
+    held_back = _held_back.get()
+    if held_back is not None:
+        held_back.append(fields)
+        return None
+    return _write(connection, fields)
+
+
+@contextmanager
+def appends_last() -> Iterator[None]:
+    """Hold back the block's appends and write them, in order, as its last statements.
+
+    For a transaction that appends early and writes rows after (an order and then its saga, a
+    step's outcome and then the next step): the log's lock is then held only from the block's
+    end to commit. Nested blocks leave the writing to the outermost; an exception writes nothing.
+    """
+    if _held_back.get() is not None:
+        yield
+        return
+    held_back: list[dict[str, Any]] = []
+    token = _held_back.set(held_back)
+    try:
+        yield
+    finally:
+        _held_back.reset(token)
+    connection = transaction.get_connection()
+    for fields in held_back:
+        _write(connection, fields)
+
+
+def _write(connection, fields: dict[str, Any]) -> Event:
     _serialise_appends(connection)
-    event = Event.objects.create(
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        type=type,
-        data=data,
-        saga_id=saga_id,
-        occurred_at=timezone.now(),
-    )
+    event = Event.objects.create(**fields)
     last_appended_position.set(event.position)
     position = event.position
     transaction.on_commit(lambda: events_committed.send(sender=Event, position=position), robust=True)

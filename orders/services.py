@@ -3,7 +3,7 @@ from uuid import UUID, uuid4
 
 from django.db import transaction
 
-from eventlog.services import event_append
+from eventlog.services import appends_last, event_append
 from sagas.engine import saga_start
 
 from . import events, ports
@@ -60,6 +60,7 @@ def _locked_order(order_id: UUID) -> Order:
 
 
 @transaction.atomic
+@appends_last()
 def order_place(*, customer_id: UUID, items: list[dict], address: dict) -> Order:
     """Accept an order at today's prices and start the saga that fulfils it."""
     quantities: dict[str, int] = {}

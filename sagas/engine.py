@@ -1,9 +1,10 @@
 """The saga orchestrator: starts sagas, records participants' replies, sweeps lost steps.
 
-Every function here runs inside one database transaction and holds the saga's row lock while it
-decides, so two replies (or a reply and the sweeper) racing for one saga are applied one after
-the other. Commands leave only after that transaction commits (``transaction.on_commit``);
-a message lost between commit and broker is re-sent by the sweeper when its deadline passes.
+Every function here runs inside one database transaction, appends its events after its rows
+(``appends_last``), and holds the saga's row lock while it decides, so two replies (or a reply
+and the sweeper) racing for one saga are applied one after the other. Commands leave only after
+that transaction commits (``transaction.on_commit``); a message lost between commit and broker
+is re-sent by the sweeper when its deadline passes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.logcontext import bind_log_context
-from eventlog.services import event_append
+from eventlog.services import appends_last, event_append
 
 from . import failpoints
 from .definition import Recovery, SagaDefinition, Step, definition_for
@@ -64,6 +65,7 @@ def can_compensate(saga: Saga) -> bool:
 
 
 @transaction.atomic
+@appends_last()
 def saga_start(
     *, definition: SagaDefinition, subject_id: UUID | None, data: dict[str, Any], saga_id: UUID | None = None
 ) -> Saga:
@@ -93,6 +95,7 @@ def saga_start(
 
 
 @transaction.atomic
+@appends_last()
 def reply_record(
     *,
     saga_id: UUID,
@@ -155,7 +158,7 @@ def sweep_overdue(*, now=None, limit: int = SWEEP_BATCH) -> int:
     )
     swept = 0
     for saga_id in overdue:
-        with transaction.atomic():
+        with transaction.atomic(), appends_last():
             saga = (
                 Saga.objects.select_for_update(skip_locked=True)
                 .filter(pk=saga_id, state__in=Saga.ACTIVE_STATES, deadline_at__lt=now)
@@ -183,6 +186,7 @@ def sweep_overdue(*, now=None, limit: int = SWEEP_BATCH) -> int:
 
 
 @transaction.atomic
+@appends_last()
 def saga_retry(*, saga_id: UUID, actor: str) -> Saga:
     """Resume a FAILED saga where it stopped, with a fresh budget of attempts."""
     saga = _locked(saga_id)
@@ -202,6 +206,7 @@ def saga_retry(*, saga_id: UUID, actor: str) -> Saga:
 
 
 @transaction.atomic
+@appends_last()
 def saga_compensate(*, saga_id: UUID, actor: str) -> Saga:
     """Give up on a running saga and undo what it did: the operator's way out of a stuck step."""
     saga = _locked(saga_id)

@@ -18,6 +18,8 @@ from uuid import UUID
 from celery import shared_task
 from django.db import DatabaseError, IntegrityError, transaction
 
+from eventlog.services import appends_last
+
 from . import failpoints
 from .engine import REPLY_TASK, Outcome, publish
 from .models import StepReceipt
@@ -97,7 +99,8 @@ def execute_once(handler: Handler, command: Command) -> Reply:
 
 
 def _execute_in_transaction(handler: Handler, command: Command) -> Reply:
-    with transaction.atomic():
+    # The handler's events are written after its receipt, as the transaction's last statements.
+    with transaction.atomic(), appends_last():
         receipt = StepReceipt.objects.filter(
             saga_id=command.saga_id, step=command.step, direction=command.direction
         ).first()

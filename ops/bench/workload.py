@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
-import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 
-from django.db import connections
+import django
 from rest_framework.authtoken.models import Token
 
 from inventory.services import product_create
@@ -95,33 +96,56 @@ def order_specs(shop: Shop, workload: Workload, seed: int = 1) -> list[dict]:
     return specs
 
 
-def place_all(specs: list[dict], workload: Workload) -> list[float]:
-    """Send every order; return each command's latency in seconds. With ``rps`` set the load is
-    open-loop: orders start on a fixed schedule whatever the answers take."""
-    send = _sender(workload)
-    latencies: list[float] = []
-    lock = threading.Lock()
+class Clients:
+    """``concurrency`` client processes, started and warmed up before the clock runs.
 
-    def one(spec: dict) -> None:
-        started = time.perf_counter()
-        try:
-            send(spec)
-        finally:
-            connections.close_all()
-        with lock:
-            latencies.append(time.perf_counter() - started)
+    Processes, not threads: a client thread that has just taken the event log's append lock
+    would wait for the interpreter lock of a busy benchmark process while holding it, and every
+    worker would queue behind it. Spawned, not forked: the benchmark process has threads.
+    """
 
-    with ThreadPoolExecutor(max_workers=workload.concurrency) as pool:
-        if workload.rps:
-            began = time.perf_counter()
-            for index, spec in enumerate(specs):
-                delay = began + index / workload.rps - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                pool.submit(one, spec)
-        else:
-            list(pool.map(one, specs))
-    return latencies
+    def __init__(self, workload: Workload):
+        self.workload = workload
+        self.pool = ProcessPoolExecutor(
+            max_workers=workload.concurrency,
+            mp_context=multiprocessing.get_context("spawn"),
+            # Before anything that imports models is unpickled in the child.
+            initializer=django.setup,
+        )
+
+    def __enter__(self):
+        list(self.pool.map(_client_warm_up, range(self.workload.concurrency * 4)))
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown()
+
+    def place_all(self, specs: list[dict]) -> list[float]:
+        """Send every order; return each command's latency in seconds. With ``rps`` set the load
+        is open-loop: orders are due on a fixed schedule, and latency counts from when each was
+        due, so time spent waiting for a free client is part of it."""
+        workload = self.workload
+        if not workload.rps:
+            return list(self.pool.map(_place, specs, repeat(workload), repeat(None)))
+        began, pending = time.time(), []
+        for index, spec in enumerate(specs):
+            due = began + index / workload.rps
+            delay = due - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            pending.append(self.pool.submit(_place, spec, workload, due))
+        return [future.result() for future in pending]
+
+
+def _client_warm_up(_: int) -> None:
+    # Long enough that every process takes some, so all have started and imported Django.
+    time.sleep(0.05)
+
+
+def _place(spec: dict, workload: Workload, due: float | None) -> float:
+    started = due or time.time()
+    _sender(workload)(spec)
+    return time.time() - started
 
 
 def _sender(workload: Workload):

@@ -10,6 +10,14 @@ READ_ALIAS = "read"
 PAID_STATUSES = frozenset({"CONFIRMED", "SHIPPED"})
 
 
+def upsert(model: type[Model], *, defaults: dict, **key) -> None:
+    """``update_or_create`` without its savepoint and row lock, a third of the statements: a
+    projector is the only writer of its rows and runs holding its checkpoint's lock, so nothing
+    can insert the same key between the UPDATE and the INSERT."""
+    if not model.objects.filter(**key).update(**defaults):
+        model.objects.create(**key, **defaults)
+
+
 class Projector:
     """Keeps some read models up to date from events.
 

@@ -3,7 +3,7 @@
 from eventlog.models import Event
 
 from ..models import ProductAvailability
-from .base import Projector
+from .base import Projector, upsert
 
 
 class ProductAvailabilityProjector(Projector):
@@ -12,7 +12,8 @@ class ProductAvailabilityProjector(Projector):
 
     def on_ProductAdded(self, event: Event) -> None:
         data = event.data
-        ProductAvailability.objects.update_or_create(
+        upsert(
+            ProductAvailability,
             sku=data["sku"],
             defaults={
                 "name": data["name"],

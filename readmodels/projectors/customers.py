@@ -8,7 +8,7 @@ from django.db.models import F
 from eventlog.models import Event
 
 from ..models import CustomerSummary, DailySales
-from .base import PAID_STATUSES, Projector
+from .base import PAID_STATUSES, Projector, upsert
 
 ORDER_TRANSITIONS = (
     "OrderConfirmed",
@@ -25,7 +25,8 @@ class CustomerSummaryProjector(Projector):
 
     def on_CustomerRegistered(self, event: Event) -> None:
         data = event.data
-        CustomerSummary.objects.update_or_create(
+        upsert(
+            CustomerSummary,
             customer_id=data["customer_id"],
             defaults={
                 "user_id": data["user_id"],
@@ -113,10 +114,11 @@ class DailySalesProjector(Projector):
 
     def _count(self, event: Event, also: Callable[[DailySales], None] | None = None, **increments) -> None:
         day = event.occurred_at.date()
-        DailySales.objects.get_or_create(day=day)
-        DailySales.objects.filter(day=day).update(
+        counted = DailySales.objects.filter(day=day).update(
             **{field: F(field) + value for field, value in increments.items()}
         )
+        if not counted:
+            DailySales.objects.create(day=day, **increments)
         if also is not None:
             row = DailySales.objects.select_for_update().get(day=day)
             also(row)

@@ -3,7 +3,7 @@
 from eventlog.models import Event
 
 from ..models import OrderSummary, OrderTimelineEntry
-from .base import Projector
+from .base import Projector, upsert
 
 ORDER_AGGREGATE = "order"
 SAGA_EVENTS = (
@@ -23,7 +23,8 @@ class OrderSummaryProjector(Projector):
 
     def on_OrderPlaced(self, event: Event) -> None:
         data = event.data
-        OrderSummary.objects.update_or_create(
+        upsert(
+            OrderSummary,
             order_id=data["order_id"],
             defaults={
                 "customer_id": data["customer_id"],
@@ -118,7 +119,8 @@ class OrderTimelineProjector(Projector):
     def apply(self, event: Event) -> bool:
         if event.aggregate_type != ORDER_AGGREGATE:
             return False
-        OrderTimelineEntry.objects.update_or_create(
+        upsert(
+            OrderTimelineEntry,
             position=event.position,
             defaults={
                 "order_id": event.aggregate_id,

@@ -132,8 +132,8 @@ class Command(BaseCommand):
         specs = workload.order_specs(shop, load)
         started_at, since = timezone.now(), event_log_head()
         counters = measure.Counters()
-        with measure.Sampler(pids) as sampler:
-            commands = workload.place_all(specs, load)
+        with workload.Clients(load) as clients, measure.Sampler(pids) as sampler:
+            commands = clients.place_all(specs)
             self._wait_until_done(started_at)
         cost = counters.delta()
         figures = measure.saga_figures(started_at)
