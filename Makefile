@@ -17,7 +17,9 @@ run: install migrate  ## Run web, worker and scheduler in the foreground (Ctrl-C
 test: install-dev  ## Run the whole test suite (PostgreSQL/Redis tests skip when unreachable, outside CI)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+BENCH_ARGS ?= --workers 1,2,4 --lines 1,5,20 --json var/bench.json --plot var/bench-scaling.svg
 bench: install migrate  ## Benchmark sagas and reads against the configured database and broker
+	mkdir -p var
 	$(BIN)/python manage.py bench_sagas $(BENCH_ARGS)
 
 lint: install-dev

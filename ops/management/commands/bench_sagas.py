@@ -17,13 +17,14 @@ import time
 import uuid
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from eventlog.services import event_log_head
 from ops import invariants
-from ops.bench import calibration, measure, reads, workload
+from ops.bench import calibration, measure, plot, reads, workload
 from readmodels.models import OrderSummary
 from sagas.models import Saga
 
@@ -32,6 +33,15 @@ BIN = Path(sys.executable).parent
 
 def integers(raw: str) -> list[int]:
     return [int(part) for part in raw.split(",") if part.strip()]
+
+
+def scaling_runs(worker_counts: list[int], line_counts: list[int]) -> list[tuple[int, int]]:
+    """Each worker count at the first order size, then each other order size at the most
+    workers: how throughput moves with workers, and how cost grows with lines."""
+    most = max(worker_counts)
+    return [(workers, line_counts[0]) for workers in worker_counts] + [
+        (most, lines) for lines in line_counts[1:]
+    ]
 
 
 class Command(BaseCommand):
@@ -63,6 +73,7 @@ class Command(BaseCommand):
             "--timeout", type=float, default=600.0, help="Bound on waiting for sagas and projection."
         )
         parser.add_argument("--json", dest="json_path", help="Write every figure to this file.")
+        parser.add_argument("--plot", dest="plot_path", help="Draw the scaling curves into this SVG file.")
 
     def handle(self, *args, **options):
         self.options = options
@@ -72,12 +83,11 @@ class Command(BaseCommand):
             workers = max(worker_counts)
             with self._worker(workers):
                 report["calibration"] = self._calibrate(options["calibrate_seconds"], workers)
-        for workers in worker_counts:
-            for lines in line_counts:
-                with self._worker(workers) as worker, self._web(options["mode"] == "http") as web:
-                    report["runs"].append(
-                        self._run(workers, lines, web.url, worker.pids, report.get("calibration"))
-                    )
+        for workers, lines in scaling_runs(worker_counts, line_counts):
+            with self._worker(workers) as worker, self._web(options["mode"] == "http") as web:
+                report["runs"].append(
+                    self._run(workers, lines, web.url, worker.pids, report.get("calibration"))
+                )
         if options["reads"]:
             with self._web(True) as web:
                 report["reads"] = self._reads(web.url)
@@ -86,6 +96,8 @@ class Command(BaseCommand):
         self._print(report)
         if options["json_path"]:
             Path(options["json_path"]).write_text(json.dumps(report, indent=2, default=str))
+        if options["plot_path"]:
+            Path(options["plot_path"]).write_text(plot.scaling_svg(report["runs"]))
         if violations:
             raise CommandError("invariants violated:\n" + "\n".join(violations))
 
@@ -172,9 +184,10 @@ class Command(BaseCommand):
             time.sleep(0.05)
 
     def _reads(self, url: str) -> dict:
-        staff = Token.objects.filter(user__is_staff=True).select_related("user").first()
-        if staff is None:
-            raise CommandError("the read benchmark needs a staff user with a token (make run seeds one)")
+        reader, _ = get_user_model().objects.get_or_create(
+            username="bench-reader", defaults={"is_staff": True}
+        )
+        staff, _ = Token.objects.get_or_create(user=reader)
         order_ids = list(OrderSummary.objects.values_list("order_id", flat=True)[:50])
         paths = ["/api/orders/", *[f"/api/orders/{order_id}/" for order_id in order_ids]]
         self.stdout.write(f"reads: {self.options['reads']} GETs of /api/orders/ and /api/orders/{{id}}/...")
