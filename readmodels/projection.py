@@ -33,14 +33,16 @@ class RunReport:
     failed: tuple[str, ...] = ()
 
 
-def ensure_checkpoints(projectors: Sequence[Projector]) -> None:
-    """Create missing checkpoints; one query when none is missing."""
+def ensure_checkpoints(projectors: Sequence[Projector]) -> int:
+    """Create missing checkpoints, one query when none is missing; how many were created."""
     names = {projector.name for projector in projectors}
     existing = set(
         ProjectorCheckpoint.objects.filter(projector__in=names).values_list("projector", flat=True)
     )
+    created = 0
     for name in names - existing:
-        ProjectorCheckpoint.objects.get_or_create(projector=name)
+        created += ProjectorCheckpoint.objects.get_or_create(projector=name)[1]
+    return created
 
 
 def run_pending(projectors: Sequence[Projector], known_types: frozenset[str]) -> RunReport:
@@ -129,9 +131,9 @@ def _run_batch_isolated(projectors, known_types) -> tuple[int, list[str], bool]:
 
 def _lock_and_read(projectors) -> tuple[dict[str, ProjectorCheckpoint], list[Event], int]:
     checkpoints = _lock_checkpoints(projectors)
-    if len(checkpoints) < len(projectors):
-        # A new database, or another process holds some of them: create any that are missing.
-        ensure_checkpoints(projectors)
+    # Fewer than asked for: another process holds some (it will apply what we would have), or
+    # they do not exist yet (a new database).
+    if len(checkpoints) < len(projectors) and ensure_checkpoints(projectors):
         checkpoints = _lock_checkpoints(projectors)
     if not checkpoints:
         return {}, [], 0

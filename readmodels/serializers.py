@@ -1,4 +1,3 @@
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import CustomerSummary, OrderSummary, OrderTimelineEntry, ProductAvailability
@@ -21,17 +20,19 @@ class OrderItemSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class OrderSagaSerializer(serializers.Serializer):
-    saga_id = serializers.UUIDField(allow_null=True)
-    state = serializers.CharField(allow_null=True)
-    current_step = serializers.CharField(allow_null=True)
-
-
 class BlankAsNullCharField(serializers.CharField):
     """Read models store '' for 'not yet'; the API says null."""
 
     def to_representation(self, value):
         return value or None
+
+
+class OrderSagaSerializer(serializers.Serializer):
+    """The saga fulfilling the order: its id, its state and the step in flight."""
+
+    saga_id = serializers.UUIDField(allow_null=True)
+    state = BlankAsNullCharField(source="saga_state", allow_null=True)
+    current_step = BlankAsNullCharField(source="saga_current_step", allow_null=True)
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -41,7 +42,8 @@ class OrderSerializer(serializers.ModelSerializer):
     shipment_status = BlankAsNullCharField(allow_null=True)
     tracking_number = BlankAsNullCharField(allow_null=True)
     failure_reason = BlankAsNullCharField(allow_null=True)
-    saga = serializers.SerializerMethodField()
+    # The saga columns of the summary itself, serialised by one nested serializer for the page.
+    saga = OrderSagaSerializer(source="*", read_only=True)
 
     class Meta:
         model = OrderSummary
@@ -61,16 +63,6 @@ class OrderSerializer(serializers.ModelSerializer):
             "version",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(OrderSagaSerializer)
-    def get_saga(self, order: OrderSummary) -> dict:
-        return OrderSagaSerializer(
-            {
-                "saga_id": order.saga_id,
-                "state": order.saga_state or None,
-                "current_step": order.saga_current_step or None,
-            }
-        ).data
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer):

@@ -119,14 +119,17 @@ class OrderTimelineProjector(Projector):
     def apply(self, event: Event) -> bool:
         if event.aggregate_type != ORDER_AGGREGATE:
             return False
-        upsert(
-            OrderTimelineEntry,
-            position=event.position,
-            defaults={
-                "order_id": event.aggregate_id,
-                "type": event.type,
-                "occurred_at": event.occurred_at,
-                "data": event.data,
-            },
+        # An entry, once written, never changes: one INSERT, and nothing if it is there already.
+        OrderTimelineEntry.objects.bulk_create(
+            [
+                OrderTimelineEntry(
+                    position=event.position,
+                    order_id=event.aggregate_id,
+                    type=event.type,
+                    occurred_at=event.occurred_at,
+                    data=event.data,
+                )
+            ],
+            ignore_conflicts=True,
         )
         return True

@@ -276,7 +276,7 @@ class Command(BaseCommand):
             reads_ = report["reads"]
             write(
                 f"reads: {reads_['requests_per_second']} req/s, p50 {reads_['latency_ms']['p50']} ms, "
-                f"p99 {reads_['latency_ms']['p99']} ms, errors {reads_['errors']}"
+                f"p99 {reads_['latency_ms']['p99']} ms, errors {reads_['errors']} ({reads_['client']})"
             )
         write(f"invariants: {report['invariants']}")
 
