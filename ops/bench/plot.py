@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from html import escape
 
-WIDTH, HEIGHT, MARGIN = 360, 240, 48
+WIDTH, HEIGHT, MARGIN = 300, 240, 48
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
 
 def scaling_svg(runs: list[dict]) -> str:
-    """Left: throughput and latency against worker processes (one line per order); right:
-    write transactions and broker messages per saga against lines per order."""
+    """Throughput against worker processes (at the first order size), then throughput and cost
+    per saga against lines per order (at the most workers)."""
     lines_first = min(run["lines"] for run in runs)
     by_workers = sorted((r for r in runs if r["lines"] == lines_first), key=lambda r: r["workers"])
     workers_most = max(run["workers"] for run in runs)
     by_lines = sorted((r for r in runs if r["workers"] == workers_most), key=lambda r: r["lines"])
     panels = [
         _panel(
-            f"sagas/s and latency p50 (s), {lines_first} line(s) per order",
+            f"sagas/s, {lines_first} line(s) per order",
             "worker processes",
             [r["workers"] for r in by_workers],
-            {
-                "sagas/s": [r["sagas_per_second"] for r in by_workers],
-                "p50 s": [(r["latency_ms"]["p50"] or 0) / 1000 for r in by_workers],
-            },
+            {"sagas/s": [r["sagas_per_second"] for r in by_workers]},
+        ),
+        _panel(
+            f"sagas/s, {workers_most} worker process(es)",
+            "lines per order",
+            [r["lines"] for r in by_lines],
+            {"sagas/s": [r["sagas_per_second"] for r in by_lines]},
         ),
         _panel(
             f"cost per saga, {workers_most} worker process(es)",
@@ -39,14 +42,15 @@ def scaling_svg(runs: list[dict]) -> str:
         f'<g transform="translate({index * WIDTH},0)">{panel}</g>' for index, panel in enumerate(panels)
     )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH * 2}" height="{HEIGHT}" '
-        f'font-family="sans-serif" font-size="11">{body}</svg>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH * len(panels)}" height="{HEIGHT}" '
+        f'font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/>{body}</svg>\n'
     )
 
 
 def _panel(title: str, x_label: str, xs: list[float], series: dict[str, list[float | None]]) -> str:
     values = [value for ys in series.values() for value in ys if value is not None]
-    top = max(values, default=1) * 1.1 or 1
+    # Headroom above the highest point for the legend.
+    top = max(values, default=1) * 1.4 or 1
     left, right, bottom = MARGIN, WIDTH - 16, HEIGHT - 36
     x_low, x_high = min(xs, default=0), max(xs, default=1)
 
