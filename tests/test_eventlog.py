@@ -2,7 +2,7 @@ import pytest
 from django.db import transaction
 
 from eventlog.models import Event
-from eventlog.services import OutsideTransactionError, event_append, event_log_head
+from eventlog.services import OutsideTransactionError, appends_last, event_append, event_log_head
 from payments.factories import UserFactory
 
 
@@ -64,3 +64,50 @@ def test_a_failed_command_carries_no_position(staff_client):
 
     assert response.status_code == 404
     assert "X-Event-Position" not in response
+
+
+@pytest.mark.django_db
+def test_appends_last_writes_the_blocks_events_after_its_rows_in_order():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), appends_last():
+        held = event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+        UserFactory(username="written-after-the-append-call")
+        event_append(aggregate_type="product", aggregate_id="A", type="StockRestocked", data={})
+        assert held is None
+        assert Event.objects.count() == 0
+
+    inserts = [query["sql"] for query in queries if query["sql"].startswith("INSERT")]
+    assert "auth_user" in inserts[0]
+    assert len(inserts) == 3
+    assert all("eventlog_event" in sql for sql in inserts[1:])
+    assert list(Event.objects.order_by("position").values_list("type", flat=True)) == [
+        "ProductAdded",
+        "StockRestocked",
+    ]
+
+
+@pytest.mark.django_db
+def test_nested_appends_last_blocks_leave_the_writing_to_the_outermost():
+    with transaction.atomic(), appends_last():
+        with appends_last():
+            event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+        assert Event.objects.count() == 0
+    assert Event.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_appends_last_block_that_fails_writes_nothing():
+    class Boom(Exception):
+        pass
+
+    def change_that_fails_after_its_event():
+        with transaction.atomic(), appends_last():
+            event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+            raise Boom
+
+    with pytest.raises(Boom):
+        change_that_fails_after_its_event()
+
+    assert Event.objects.count() == 0

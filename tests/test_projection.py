@@ -60,6 +60,19 @@ def test_a_failing_projector_fails_neither_the_command_nor_the_other_projectors(
     assert ProductAvailability.objects.get(sku="KB").on_hand == 7
 
 
+def test_a_web_request_projects_its_events_once_its_response_has_gone():
+    from django.core.signals import request_finished, request_started
+
+    request_started.send(sender=None)
+    add_product("KB", stock=3)
+    assert not ProductAvailability.objects.filter(sku="KB").exists()
+
+    request_finished.send(sender=None)
+    assert ProductAvailability.objects.get(sku="KB").on_hand == 3
+    add_product("MS")
+    assert ProductAvailability.objects.filter(sku="MS").exists()
+
+
 def test_events_of_an_unknown_type_are_skipped_and_counted():
     add_product("KB")
     with transaction.atomic():
