@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..processes import ROOT, ManagedProcess, free_port, wait_for
+from ..processes import ROOT, ManagedProcess, free_port, start_beat, start_worker, wait_for
 from .servers import PrivatePostgres, PrivateRedis
 
 BIN = Path(sys.executable).parent
@@ -122,20 +122,7 @@ class System:
         )
         for _ in range(workers):
             self.start_worker()
-        self.beat = ManagedProcess(
-            "beat",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "beat",
-                "-l",
-                "INFO",
-                "--schedule",
-                str(self.root / "beat"),
-            ],
-            self.env,
-        )
+        self.beat = start_beat(self.env, self.root)
         wait_for(
             lambda: self.get("/healthz").status == 200,
             timeout=60,
@@ -147,24 +134,7 @@ class System:
     def start_worker(self) -> ManagedProcess:
         self._worker_count += 1
         name = f"worker{self._worker_count}"
-        worker = ManagedProcess(
-            name,
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "-n",
-                f"{name}@%h",
-                "-c",
-                "2",
-                "-l",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            self.env,
-        )
+        worker = start_worker(self.env, name=name)
         self.workers.append(worker)
         return worker
 
