@@ -83,7 +83,9 @@ def _run_batch_together(projectors, known_types) -> tuple[int, list[str], bool]:
         applied, moved, skipped = 0, [], {}
         for projector in projectors:
             checkpoint = checkpoints.get(projector.name)
-            pending = [event for event in events if checkpoint and event.position > checkpoint.position]
+            if checkpoint is None:
+                continue
+            pending = [event for event in events if event.position > checkpoint.position]
             if not pending:
                 continue
             skipped[projector.name] = sum(
