@@ -111,6 +111,31 @@ def test_an_order_is_confirmed_with_stock_reserved_and_credit_charged(
     assert_invariants()
 
 
+def worker_backends() -> set[tuple[int, object]]:
+    """Connections to the test database other than this test's own, as (pid, connected at)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.postgres
+def test_a_worker_keeps_its_database_connections_from_one_saga_to_the_next(
+    saga_processes, shop, alice, alice_client
+):
+    first = place(alice_client, [("KB", 1)]).json()
+    wait_for_saga(first["saga_id"], processes=saga_processes)
+    after_first = worker_backends()
+    second = place(alice_client, [("MS", 1)]).json()
+    wait_for_saga(second["saga_id"], processes=saga_processes)
+
+    # Without CELERY_DB_REUSE_MAX, Celery's Django fixup closes every one after its task.
+    assert after_first
+    assert after_first & worker_backends()
+
+
 def test_out_of_stock_rejects_the_order_and_touches_nothing(saga_processes, shop, alice, alice_client):
     body = place(alice_client, [("MS", 1), ("KB", 11)]).json()
 
