@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.admin import ReadOnlyModelAdmin
+from config.admin import ReadOnlyModelAdmin, saga_link
 
 from .models import IdempotencyRecord, Order, OrderLine
 
@@ -38,12 +37,7 @@ class OrderAdmin(ReadOnlyModelAdmin):
     @admin.display(description="saga timeline")
     def saga_timeline(self, order: Order):
         """The saga that last acted on the order: placing it, or a cancellation or dispatch."""
-        if order.saga_id is None:
-            return "—"
-        url = reverse(
-            "admin:sagas_saga_change", args=[quote(order.saga_id)], current_app=self.admin_site.name
-        )
-        return format_html('<a href="{}">{}</a>', url, order.saga_id)
+        return saga_link(self.admin_site, order.saga_id)
 
     @admin.display(description="every saga of this order")
     def all_sagas(self, order: Order):

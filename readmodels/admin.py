@@ -1,9 +1,6 @@
 from django.contrib import admin
-from django.contrib.admin.utils import quote
-from django.urls import reverse
-from django.utils.html import format_html
 
-from config.admin import ReadOnlyModelAdmin
+from config.admin import ReadOnlyModelAdmin, saga_link
 
 from . import projection
 from .models import (
@@ -70,12 +67,7 @@ class OrderSummaryAdmin(ReadOnlyModelAdmin):
     @admin.display(description="saga timeline")
     def saga_timeline(self, summary: OrderSummary):
         """The saga admin's page of the order's latest saga, drawn as a timeline of its steps."""
-        if summary.saga_id is None:
-            return "—"
-        url = reverse(
-            "admin:sagas_saga_change", args=[quote(summary.saga_id)], current_app=self.admin_site.name
-        )
-        return format_html('<a href="{}">{}</a>', url, summary.saga_id)
+        return saga_link(self.admin_site, summary.saga_id)
 
 
 @admin.register(OrderTimelineEntry)
