@@ -58,6 +58,7 @@ def _projection_state() -> dict:
                 "events_behind": lag.events_behind,
                 "seconds_behind": lag.seconds_behind,
                 "unknown_events": lag.unknown_events,
+                "rescued_events": lag.rescued_events,
                 "failures": lag.failures,
                 "last_error": lag.last_error or None,
             }

@@ -17,6 +17,11 @@ class ProjectorCheckpoint(models.Model):
     unknown_events = models.PositiveBigIntegerField(
         default=0, help_text="Events of types no projector knows."
     )
+    rescued_events = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Events the periodic catch-up applied because live projection had not: each is "
+        "a crash, a failing projector or a stall that the safety net covered.",
+    )
     failures = models.PositiveBigIntegerField(default=0)
     last_error = models.TextField(blank=True)
     last_error_position = models.BigIntegerField(null=True, blank=True)

@@ -45,16 +45,20 @@ def ensure_checkpoints(projectors: Sequence[Projector]) -> int:
     return created
 
 
-def run_pending(projectors: Sequence[Projector], known_types: frozenset[str]) -> RunReport:
+def run_pending(
+    projectors: Sequence[Projector], known_types: frozenset[str], *, rescue: bool = False
+) -> RunReport:
     """Apply everything committed that the projectors have not applied yet.
 
     A projector that fails is left at its last good position (its error recorded) and not tried
     again in this run, so the others carry on; the periodic catch-up tries it again later.
+    ``rescue`` counts what this run applies on each checkpoint's ``rescued_events``: the safety
+    net says what it covered for, so a test or an operator can tell a healthy run from a rescued one.
     """
     report = RunReport()
     active = list(projectors)
     while active:
-        applied, failed, more = _run_batch(active, known_types)
+        applied, failed, more = _run_batch(active, known_types, rescue)
         report.applied += applied
         if failed:
             report.failed += tuple(failed)
@@ -64,23 +68,25 @@ def run_pending(projectors: Sequence[Projector], known_types: frozenset[str]) ->
     return report
 
 
-def _run_batch(projectors: Sequence[Projector], known_types: frozenset[str]) -> tuple[int, list[str], bool]:
+def _run_batch(
+    projectors: Sequence[Projector], known_types: frozenset[str], rescue: bool
+) -> tuple[int, list[str], bool]:
     try:
-        return _run_batch_together(projectors, known_types)
+        return _run_batch_together(projectors, known_types, rescue)
     except Exception:
         # Some projector failed and took the whole batch back with it: go again with each one
         # in a savepoint of its own, so the failing one is recorded and the others move on.
-        return _run_batch_isolated(projectors, known_types)
+        return _run_batch_isolated(projectors, known_types, rescue)
 
 
-def _run_batch_together(projectors, known_types) -> tuple[int, list[str], bool]:
+def _run_batch_together(projectors, known_types, rescue) -> tuple[int, list[str], bool]:
     """The usual case: every projector applies its events and every checkpoint moves, in one
     transaction without savepoints, the checkpoints in one UPDATE."""
     with transaction.atomic(using=READ_ALIAS):
         checkpoints, events, since = _lock_and_read(projectors)
         if not checkpoints:
             return 0, [], False
-        applied, moved, skipped = 0, [], {}
+        applied, moved, skipped, pending_counts = 0, [], {}, {}
         for projector in projectors:
             checkpoint = checkpoints.get(projector.name)
             if checkpoint is None:
@@ -92,6 +98,7 @@ def _run_batch_together(projectors, known_types) -> tuple[int, list[str], bool]:
                 1 for event in pending if not projector.apply(event) and event.type not in known_types
             )
             applied += len(pending)
+            pending_counts[projector.name] = len(pending)
             moved.append(projector.name)
         if moved:
             # Every pending list ends with the batch's last event, so they all move to it.
@@ -101,17 +108,20 @@ def _run_batch_together(projectors, known_types) -> tuple[int, list[str], bool]:
                 last_error="",
                 last_error_position=None,
             )
-        for name, unknown in skipped.items():
-            if unknown:
-                ProjectorCheckpoint.objects.filter(projector=name).update(
-                    unknown_events=F("unknown_events") + unknown
-                )
+        for name in moved:
+            counters = {}
+            if skipped[name]:
+                counters["unknown_events"] = F("unknown_events") + skipped[name]
+            if rescue:
+                counters["rescued_events"] = F("rescued_events") + pending_counts[name]
+            if counters:
+                ProjectorCheckpoint.objects.filter(projector=name).update(**counters)
     for name, unknown in skipped.items():
         _warn_unknown(name, unknown)
     return applied, [], _more_to_read(events, since)
 
 
-def _run_batch_isolated(projectors, known_types) -> tuple[int, list[str], bool]:
+def _run_batch_isolated(projectors, known_types, rescue) -> tuple[int, list[str], bool]:
     with transaction.atomic(using=READ_ALIAS):
         checkpoints, events, since = _lock_and_read(projectors)
         if not checkpoints:
@@ -124,7 +134,7 @@ def _run_batch_isolated(projectors, known_types) -> tuple[int, list[str], bool]:
             pending = [event for event in events if event.position > checkpoint.position]
             if not pending:
                 continue
-            if _apply(projector, checkpoint, pending, known_types):
+            if _apply(projector, checkpoint, pending, known_types, rescue):
                 applied += len(pending)
             else:
                 failed.append(projector.name)
@@ -165,7 +175,9 @@ def _warn_unknown(projector_name: str, unknown: int) -> None:
         logger.warning("%s skipped %d event(s) of unknown type", projector_name, unknown)
 
 
-def _apply(projector: Projector, checkpoint: ProjectorCheckpoint, events: list[Event], known_types) -> bool:
+def _apply(
+    projector: Projector, checkpoint: ProjectorCheckpoint, events: list[Event], known_types, rescue: bool
+) -> bool:
     current = events[0]
     try:
         unknown = 0
@@ -175,6 +187,8 @@ def _apply(projector: Projector, checkpoint: ProjectorCheckpoint, events: list[E
                     unknown += 1
             checkpoint.position = events[-1].position
             checkpoint.unknown_events += unknown
+            if rescue:
+                checkpoint.rescued_events += len(events)
             # Recovered: the error is history now (``failures`` and ``last_error_at`` keep it).
             checkpoint.last_error = ""
             checkpoint.last_error_position = None
@@ -235,6 +249,7 @@ class Lag:
     events_behind: int
     seconds_behind: float
     unknown_events: int
+    rescued_events: int
     failures: int
     last_error: str
 
@@ -257,6 +272,7 @@ def lag(projector_names: Sequence[str]) -> list[Lag]:
                 behind,
                 round(seconds, 3),
                 checkpoint.unknown_events,
+                checkpoint.rescued_events,
                 checkpoint.failures,
                 checkpoint.last_error,
             )

@@ -6,4 +6,4 @@ from . import wiring
 @shared_task(name="readmodels.catch_up", ignore_result=True)
 def catch_up() -> int:
     """Apply whatever live projection left behind: a crash after commit, a failed projector."""
-    return wiring.catch_up().applied
+    return wiring.rescue_stalled().applied

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
+
+from django.db.models import Sum
 
 from ops import invariants, read_side
 from orders.models import Order
-from sagas.models import Saga
+from readmodels.models import ProjectorCheckpoint
+from sagas.models import Saga, SagaStep
 
 from .processes import wait_for
 
@@ -73,3 +77,31 @@ def assert_invariants() -> None:
 
 def money(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Rescues:
+    """What the system's self-healing did: a regression that loses every first send, or every
+    live projection, still ends every saga, only later; these counts are how a test notices."""
+
+    resent: int = 0  # sends of a step beyond its first: the sweeper's, a retry's, an operator's
+    timed_out: int = 0  # attempts the sweeper declared lost after their deadline
+    caught_up: int = 0  # event applications the periodic catch-up made instead of live projection
+
+
+NOTHING_RESCUED = Rescues()
+
+
+def rescues() -> Rescues:
+    histories = list(SagaStep.objects.values_list("history", flat=True))
+    return Rescues(
+        resent=sum(max(len(history) - 1, 0) for history in histories),
+        timed_out=sum(1 for history in histories for entry in history if entry.get("outcome") == "TIMED_OUT"),
+        caught_up=ProjectorCheckpoint.objects.aggregate(total=Sum("rescued_events"))["total"] or 0,
+    )
+
+
+def assert_nothing_rescued() -> None:
+    """Every step done at its first send, and every event projected by its own trigger."""
+    found = rescues()
+    assert found == NOTHING_RESCUED, f"the happy path needed rescuing: {found}"

@@ -4,12 +4,14 @@ import random
 import threading
 import time
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connections, transaction
+from django.utils import timezone
 
 from eventlog.models import Event
 from eventlog.services import event_append, event_log_head
@@ -19,6 +21,7 @@ from readmodels.projectors.catalog import ProductAvailabilityProjector
 
 from .processes import wait_for
 from .readside import add_product, projection_paused
+from .sagas import assert_nothing_rescued, rescues
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 
@@ -96,8 +99,32 @@ def test_events_committed_without_their_projection_are_applied_by_catch_up():
     assert ProductAvailability.objects.get(sku="KB").on_hand == 4
 
 
+def test_the_safety_net_leaves_fresh_events_to_live_projection_and_counts_what_it_rescues(settings):
+    settings.READMODELS_CATCH_UP_SECONDS = 60
+    with projection_paused():
+        add_product("KB", stock=4)
+
+    assert wiring.rescue_stalled().applied == 0, "an event a minute old is not stalled yet"
+    assert not ProductAvailability.objects.exists()
+
+    Event.objects.update(occurred_at=timezone.now() - timedelta(seconds=61))
+    report = wiring.rescue_stalled()
+
+    assert report.applied == len(wiring.PROJECTORS)
+    assert ProductAvailability.objects.get(sku="KB").on_hand == 4
+    assert {checkpoint.rescued_events for checkpoint in checkpoints().values()} == {1}
+
+
+def test_live_projection_rescues_nothing():
+    add_product("KB", stock=4)
+    add_product("MS", stock=2)
+
+    assert {checkpoint.position for checkpoint in checkpoints().values()} == {event_log_head()}
+    assert {checkpoint.rescued_events for checkpoint in checkpoints().values()} == {0}
+
+
 @pytest.mark.system
-def test_beat_catches_up_what_a_crashed_process_never_projected(saga_processes):
+def test_beat_catches_up_what_a_crashed_process_never_projected_and_says_it_rescued_it(saga_processes):
     with projection_paused():
         add_product("KB", stock=4)
 
@@ -108,6 +135,9 @@ def test_beat_catches_up_what_a_crashed_process_never_projected(saga_processes):
         processes=saga_processes,
     )
     assert product.on_hand == 4
+    assert rescues().caught_up == len(wiring.PROJECTORS)
+    with pytest.raises(AssertionError, match="needed rescuing"):
+        assert_nothing_rescued()
 
 
 @pytest.mark.postgres

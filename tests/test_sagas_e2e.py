@@ -19,7 +19,16 @@ from sagas.models import Direction, Failpoint, Saga, SagaStep
 from shipping.models import Shipment
 
 from .conftest import token_client
-from .sagas import assert_invariants, order_body, wait_for_order, wait_for_saga, wait_until_settled
+from .sagas import (
+    Rescues,
+    assert_invariants,
+    assert_nothing_rescued,
+    order_body,
+    rescues,
+    wait_for_order,
+    wait_for_saga,
+    wait_until_settled,
+)
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
 
@@ -109,6 +118,7 @@ def test_an_order_is_confirmed_with_stock_reserved_and_credit_charged(
         "OrderConfirmed",
     ]
     assert_invariants()
+    assert_nothing_rescued()
 
 
 def worker_backends() -> set[tuple[int, object]]:
@@ -150,6 +160,7 @@ def test_out_of_stock_rejects_the_order_and_touches_nothing(saga_processes, shop
     assert not Charge.objects.exists()
     assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
     assert_invariants()
+    assert_nothing_rescued()
 
 
 def test_declined_payment_releases_the_stock(saga_processes, shop):
@@ -173,6 +184,7 @@ def test_declined_payment_releases_the_stock(saga_processes, shop):
     assert Product.objects.get(sku="KB").reserved == 0
     assert Customer.objects.get(pk=bob.pk).credit_available == Decimal("100.00")
     assert_invariants()
+    assert_nothing_rescued()
 
 
 def test_undeliverable_refunds_then_releases_newest_first(saga_processes, shop, alice, alice_client):
@@ -197,6 +209,7 @@ def test_undeliverable_refunds_then_releases_newest_first(saga_processes, shop, 
     assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
     assert Product.objects.get(sku="KB").reserved == 0
     assert_invariants()
+    assert_nothing_rescued()
 
 
 def test_a_confirmed_order_is_cancelled_and_everything_given_back(saga_processes, shop, alice, alice_client):
@@ -223,6 +236,7 @@ def test_a_confirmed_order_is_cancelled_and_everything_given_back(saga_processes
     ]
     assert alice_client.post(f"/api/orders/{body['order_id']}/cancel/").status_code == 409
     assert_invariants()
+    assert_nothing_rescued()
 
 
 def test_dispatch_ships_the_stock_and_refuses_a_second_dispatch_or_a_cancel(
@@ -247,6 +261,7 @@ def test_dispatch_ships_the_stock_and_refuses_a_second_dispatch_or_a_cancel(
     assert second.status_code == cancel.status_code == 409
     assert "dispatched" in cancel.json()["detail"]
     assert_invariants()
+    assert_nothing_rescued()
 
 
 def test_a_pending_order_takes_no_other_command_and_a_lost_command_is_sent_again(
@@ -267,6 +282,29 @@ def test_a_pending_order_takes_no_other_command_and_a_lost_command_is_sent_again
     reserve = SagaStep.objects.get(saga=saga, name="reserve_stock")
     assert reserve.attempts == 2, "the sweeper re-sent the dropped command once"
     assert reserve.history[0]["outcome"] == "TIMED_OUT"
+    assert rescues() == Rescues(resent=1, timed_out=1)
+    assert_invariants()
+
+
+def test_a_regression_that_drops_every_first_send_still_ends_the_saga_but_is_noticed(
+    saga_processes, shop, alice, alice_client
+):
+    forward_steps = (
+        "inventory.reserve_stock",
+        "payments.charge_payment",
+        "shipping.schedule_shipment",
+        "orders.confirm_order",
+    )
+    for task in forward_steps:
+        Failpoint.objects.create(task=task, action=Failpoint.Action.DROP, remaining=1)
+
+    body = place(alice_client, [("KB", 1)]).json()
+
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes, timeout=90)
+    assert saga.state == Saga.State.COMPLETED, "the sweeper heals it: an end-state check alone passes"
+    assert rescues() == Rescues(resent=len(forward_steps), timed_out=len(forward_steps))
+    with pytest.raises(AssertionError, match="needed rescuing"):
+        assert_nothing_rescued()
     assert_invariants()
 
 
@@ -281,6 +319,7 @@ def test_a_lost_reply_is_recovered_from_the_participants_receipt(saga_processes,
     assert lost.attempts == 2
     assert Product.objects.get(sku="KB").reserved == 1, "the second delivery reserved nothing more"
     assert order_events(body["order_id"]).count("StockReserved") == 1
+    assert rescues() == Rescues(resent=1, timed_out=1)
     assert_invariants()
 
 
@@ -314,6 +353,7 @@ def test_every_command_and_reply_delivered_twice_changes_state_once(
     fired = dict(Failpoint.objects.values_list("task", "fired"))
     assert all(fired[task] > 0 for task in PARTICIPANT_TASKS), f"every command was sent twice: {fired}"
     assert_invariants()
+    assert_nothing_rescued()
 
 
 def test_a_compensation_that_keeps_failing_leaves_the_saga_failed_until_an_operator_retries(
@@ -341,6 +381,8 @@ def test_a_compensation_that_keeps_failing_leaves_the_saga_failed_until_an_opera
     assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
     assert Product.objects.get(sku="KB").reserved == 0
     assert staff_client.post(f"/api/sagas/{saga.pk}/retry/").status_code == 409
+    # Three failed sends, then the operator's; nothing timed out, nothing left to the catch-up.
+    assert rescues() == Rescues(resent=3)
     assert_invariants()
 
 
@@ -377,3 +419,4 @@ def test_thirty_buyers_for_five_units_confirm_exactly_five(saga_processes):
     lamp = Product.objects.get(sku="LAST")
     assert (lamp.on_hand, lamp.reserved) == (5, 5)
     assert_invariants()
+    assert_nothing_rescued()

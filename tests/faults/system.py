@@ -276,6 +276,11 @@ class System:
             page = answer["next"] and answer["next"].split(str(self.port), 1)[1]
         return total
 
+    def rescued_events(self) -> int:
+        """Event applications the periodic catch-up made because live projection had not."""
+        projectors = self.get("/healthz").body["projection"]["projectors"]
+        return sum(projector["rescued_events"] for projector in projectors.values())
+
     def orders_by_status(self) -> dict[str, int]:
         return {
             status: self.get(f"/api/orders/?status={status}&page_size=1", token=self.staff_token).body[
