@@ -1,6 +1,7 @@
 """Saga commands the inventory context carries out (queue ``inventory``)."""
 
-from sagas.participant import StepResult, participant
+from sagas.participant import participant
+from sagas.protocol import StepResult
 
 from . import services
 

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from sagas.participant import StepResult, participant
+from sagas.participant import participant
+from sagas.protocol import StepResult
 
 from . import idempotency, services
 

@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from sagas.participant import StepResult, participant
+from sagas.participant import participant
+from sagas.protocol import StepResult
 
 from . import services
 

@@ -59,8 +59,8 @@ class Step:
     that are business failures (compensate now; any other error is retried), and a deadline
     per attempt after which the sweeper counts the attempt as lost.
 
-    A step whose ``action`` is None was carried out by the command that started the saga, in
-    the same transaction (placing the order); it is there so that its compensation runs last.
+    A first step whose ``action`` is None was carried out by the command that started the saga,
+    in the same transaction (placing the order); it is there so that its compensation runs last.
     """
 
     name: str
@@ -92,6 +92,11 @@ class SagaDefinition:
             raise ValueError(f"{self.type}: step names must be unique")
         if not self.steps:
             raise ValueError(f"{self.type}: a saga needs at least one step")
+        # The starting command can only have done the first step: a later step without an
+        # action would be recorded as done without anyone doing it.
+        unsent = [step.name for step in self.steps[1:] if step.action is None]
+        if unsent:
+            raise ValueError(f"{self.type}: only the first step may lack an action, not {', '.join(unsent)}")
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -10,38 +10,25 @@ is re-sent by the sweeper when its deadline passes.
 from __future__ import annotations
 
 import logging
-import os
-import random
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from config.logcontext import bind_log_context
 from eventlog.services import appends_last, event_append
 
-from . import failpoints
+from . import publishing
 from .definition import Recovery, SagaDefinition, Step, definition_for
-from .models import Direction, Failpoint, Saga, SagaStep
+from .models import Direction, Saga, SagaStep
+from .protocol import Outcome, StepCommand, StepReply
 
 logger = logging.getLogger(__name__)
 
-REPLY_TASK = "sagas.record_reply"
-# Failpoints: how a crash looks to a supervisor, and how far a shuffled message may slip.
-CRASH_EXIT_CODE = 70
-SHUFFLE_MAX_DELAY = 0.5
 EVENT_AGGREGATE = "saga"
 SWEEP_BATCH = 200
-
-
-class Outcome(StrEnum):
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"  # a business failure, if the step declares the error code as one
-    TRANSIENT = "TRANSIENT"  # anything else that went wrong: retried
 
 
 class SagaStateError(Exception):
@@ -76,18 +63,19 @@ def saga_start(
     saga = Saga.objects.create(id=saga_id or uuid4(), type=definition.type, subject_id=subject_id, data=data)
     bind_log_context(saga_id=saga.pk, order_id=data.get("order_id"))
     _append(saga, "SagaStarted", {"type": definition.type})
-    for step in definition.steps:
-        if step.action is not None:
-            _begin(saga, definition, step, Direction.FORWARD)
-            break
+    to_send = definition.steps
+    if to_send[0].action is None:
         accepted_at = timezone.now()
         SagaStep.objects.create(
             saga=saga,
-            name=step.name,
+            name=to_send[0].name,
             status=SagaStep.Status.SUCCEEDED,
             started_at=accepted_at,
             finished_at=accepted_at,
         )
+        to_send = to_send[1:]
+    if to_send:
+        _begin(saga, definition, to_send[0], Direction.FORWARD)
     else:
         _finish(saga, Saga.State.COMPLETED)
     saga.save()
@@ -96,18 +84,10 @@ def saga_start(
 
 @transaction.atomic
 @appends_last()
-def reply_record(
-    *,
-    saga_id: UUID,
-    step: str,
-    direction: str,
-    attempt: int,
-    outcome: Outcome,
-    result: dict[str, Any] | None = None,
-    error_code: str = "",
-    error: str = "",
-) -> None:
+def reply_record(reply: StepReply) -> None:
     """Apply a participant's answer to the step in flight; anything else is a stale duplicate."""
+    saga_id, step, direction, attempt = reply.saga_id, reply.step, reply.direction, reply.attempt
+    outcome, error_code, error = reply.result.outcome, reply.result.error_code, reply.result.error
     saga = Saga.objects.select_for_update().filter(pk=saga_id).first()
     if saga is None:
         logger.warning("reply for unknown saga %s (%s %s) ignored", saga_id, direction, step)
@@ -130,7 +110,7 @@ def reply_record(
     step_def = _step_definition(definition, step_row)
     _note_attempt(step_row, attempt, outcome=outcome, error=error)
     if outcome == Outcome.SUCCEEDED:
-        _succeeded(saga, definition, step_row, result or {})
+        _succeeded(saga, definition, step_row, reply.result.result)
     elif (
         outcome == Outcome.FAILED
         and direction == Direction.FORWARD
@@ -234,7 +214,6 @@ def saga_compensate(*, saga_id: UUID, actor: str) -> Saga:
 def _succeeded(saga: Saga, definition: SagaDefinition, step_row: SagaStep, result: dict[str, Any]) -> None:
     _close_step(step_row, SagaStep.Status.SUCCEEDED, result=result)
     if step_row.direction == Direction.FORWARD:
-        saga.data.setdefault("results", {})[step_row.name] = result
         following = definition.steps[definition.index_of(step_row.name) + 1 :]
         if following:
             _begin(saga, definition, following[0], Direction.FORWARD)
@@ -252,9 +231,18 @@ def _compensate(
     saga: Saga, definition: SagaDefinition, failed: Step, *, code: str, detail: str, include_failed_step: bool
 ) -> None:
     """Start undoing, newest first, every step that succeeded, and the failed one when it may
-    have taken effect unseen (a lost reply); compensations succeed when there is nothing to undo."""
+    have taken effect unseen (a lost reply); compensations succeed when there is nothing to undo.
+
+    The saga keeps the whole detail for staff; its data, which compensations read and a customer
+    may see, keeps a business failure's own words and only the step's name for anything else (an
+    error after its retries, a database message, an operator's abort)."""
     saga.failure_code, saga.failure_detail = code, detail
-    saga.data["failure"] = {"code": code, "detail": detail, "step": failed.name}
+    business = code in failed.business_failures
+    saga.data["failure"] = {
+        "code": code,
+        "detail": detail if business else f"{failed.name} could not be completed",
+        "step": failed.name,
+    }
     done = set(
         SagaStep.objects.filter(
             saga=saga, direction=Direction.FORWARD, status=SagaStep.Status.SUCCEEDED
@@ -321,6 +309,15 @@ def _send(saga: Saga, definition: SagaDefinition, step_row: SagaStep, *, reason:
     task = step_def.action if forward else step_def.compensation
     attempt = step_row.attempts + 1
     delay = policy.delay_before(attempt)
+    command = StepCommand(
+        task=task,
+        saga_id=saga.pk,
+        step=step_row.name,
+        direction=Direction(step_row.direction),
+        attempt=attempt,
+        data=saga.data,
+        business_failures=step_def.business_failures if forward else frozenset(),
+    )
     now = timezone.now()
     step_row.attempts = attempt
     step_row.status = SagaStep.Status.RUNNING
@@ -330,14 +327,7 @@ def _send(saga: Saga, definition: SagaDefinition, step_row: SagaStep, *, reason:
     ]
     step_row.save()
     saga.deadline_at = now + timedelta(seconds=delay) + step_def.attempt_deadline()
-    message = {
-        "saga_id": str(saga.pk),
-        "step": step_row.name,
-        "direction": step_row.direction,
-        "attempt": attempt,
-        "data": saga.data,
-    }
-    transaction.on_commit(lambda: publish(task, message, countdown=delay))
+    publishing.send_after_commit(task, command.to_message(), countdown=delay)
 
 
 def _finish(saga: Saga, state: str) -> None:
@@ -353,28 +343,6 @@ def _finish(saga: Saga, state: str) -> None:
 
 
 # --- Helpers -----------------------------------------------------------------------------------
-
-
-def publish(task: str, message: dict[str, Any], *, countdown: float = 0) -> None:
-    """Send a command after commit. A broker error is logged, not raised: the transaction has
-    committed, and the sweeper re-sends the step when its deadline passes."""
-    try:
-        faults = failpoints.fired(task, failpoints.PUBLISH_ACTIONS)
-        if Failpoint.Action.CRASH in faults:
-            logger.error("failpoint: process dies before sending %s for saga %s", task, message["saga_id"])
-            os._exit(CRASH_EXIT_CODE)
-        if Failpoint.Action.DROP in faults:
-            logger.warning("failpoint: dropped %s for saga %s", task, message["saga_id"])
-            return
-        if Failpoint.Action.SHUFFLE in faults:
-            countdown += random.uniform(0, SHUFFLE_MAX_DELAY)
-        copies = 2 if Failpoint.Action.DUPLICATE in faults else 1
-        for _ in range(copies):
-            current_app.send_task(task, kwargs=message, countdown=countdown or None)
-    except Exception:
-        logger.exception(
-            "could not send %s for saga %s; the sweeper will re-send it", task, message["saga_id"]
-        )
 
 
 def _locked(saga_id: UUID) -> Saga:

@@ -1,13 +1,16 @@
-from uuid import UUID
+import logging
 
 from celery import shared_task
 from django.db import OperationalError
 
 from . import engine
+from .protocol import REPLY_TASK, MalformedMessage, StepReply
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="sagas.record_reply",
+    name=REPLY_TASK,
     ignore_result=True,
     # A lock timeout or a dropped connection is worth another try before the sweeper steps in.
     autoretry_for=(OperationalError,),
@@ -15,27 +18,14 @@ from . import engine
     retry_jitter=True,
     max_retries=5,
 )
-def record_reply(
-    *,
-    saga_id: str,
-    step: str,
-    direction: str,
-    attempt: int,
-    outcome: str,
-    result: dict,
-    error_code: str = "",
-    error: str = "",
-) -> None:
-    engine.reply_record(
-        saga_id=UUID(saga_id),
-        step=step,
-        direction=direction,
-        attempt=attempt,
-        outcome=engine.Outcome(outcome),
-        result=result,
-        error_code=error_code,
-        error=error,
-    )
+def record_reply(**message) -> None:
+    try:
+        reply = StepReply.from_message(message)
+    except MalformedMessage:
+        # Nothing is applied; the step's deadline passes and the sweeper asks again.
+        logger.exception("refused a malformed saga reply")
+        return
+    engine.reply_record(reply)
 
 
 @shared_task(name="sagas.sweep_overdue", ignore_result=True)

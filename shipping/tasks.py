@@ -1,6 +1,7 @@
 """Saga commands the shipping context carries out (queue ``shipping``)."""
 
-from sagas.participant import StepResult, participant
+from sagas.participant import participant
+from sagas.protocol import StepResult
 
 from . import services
 

@@ -7,12 +7,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from inventory.models import Product
 from orders.sagas import CANCEL_ORDER, PLACE_ORDER
-from sagas import engine
-from sagas.definition import RetryPolicy, SagaDefinition, Step, register
-from sagas.engine import Outcome
+from sagas import engine, publishing
+from sagas.definition import Recovery, RetryPolicy, SagaDefinition, Step, register
 from sagas.models import Direction, Saga, SagaStep, StepReceipt
-from sagas.participant import Command, StepResult, execute_once
+from sagas.participant import execute_once
+from sagas.protocol import MalformedMessage, Outcome, StepCommand, StepReply, StepResult
+from sagas.tasks import record_reply
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -21,10 +23,9 @@ pytestmark = pytest.mark.django_db(databases=["default", "read"])
 def sent(monkeypatch):
     """The commands the engine sends, in order, as (task, message) pairs."""
     messages = []
-    monkeypatch.setattr(
-        engine, "publish", lambda task, message, countdown=0: messages.append((task, message))
-    )
-    return messages
+    previous = publishing.install(lambda task, message, countdown=0: messages.append((task, message)))
+    yield messages
+    publishing.install(previous)
 
 
 def start(definition=PLACE_ORDER, **data):
@@ -34,14 +35,13 @@ def start(definition=PLACE_ORDER, **data):
 def reply(saga, outcome, *, step=None, direction=Direction.FORWARD, attempt=1, error_code="", result=None):
     saga.refresh_from_db()
     engine.reply_record(
-        saga_id=saga.pk,
-        step=step or saga.current_step,
-        direction=direction,
-        attempt=attempt,
-        outcome=outcome,
-        result=result or {},
-        error_code=error_code,
-        error="boom" if outcome != Outcome.SUCCEEDED else "",
+        StepReply(
+            saga.pk,
+            step or saga.current_step,
+            Direction(direction),
+            attempt,
+            StepResult(outcome, result or {}, error_code, "boom" if outcome != Outcome.SUCCEEDED else ""),
+        )
     )
     saga.refresh_from_db()
     return saga
@@ -65,6 +65,7 @@ def test_start_records_the_accepting_step_and_sends_the_first_command(
                 "direction": "FORWARD",
                 "attempt": 1,
                 "data": saga.data,
+                "business_failures": ["OUT_OF_STOCK"],
             },
         )
     ]
@@ -94,7 +95,8 @@ def test_each_success_sends_the_next_step_until_completed(sent, django_capture_o
         "shipping.schedule_shipment",
         "orders.confirm_order",
     ]
-    assert saga.data["results"]["charge_payment"] == {"from": "charge_payment"}
+    assert SagaStep.objects.get(saga=saga, name="charge_payment").result == {"from": "charge_payment"}
+    assert "results" not in saga.data
 
 
 def test_a_business_failure_compensates_completed_steps_newest_first(
@@ -179,13 +181,7 @@ def test_duplicate_stale_and_unknown_replies_change_nothing(sent, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         saga = reply(saga, Outcome.SUCCEEDED, step="reserve_stock")
         saga = reply(saga, Outcome.FAILED, step="reserve_stock", error_code="OUT_OF_STOCK")
-        engine.reply_record(
-            saga_id=uuid.uuid4(),
-            step="reserve_stock",
-            direction="FORWARD",
-            attempt=1,
-            outcome=Outcome.SUCCEEDED,
-        )
+        engine.reply_record(StepReply(uuid.uuid4(), "reserve_stock", Direction.FORWARD, 1, StepResult.ok()))
 
     saga.refresh_from_db()
     assert (saga.state, saga.current_step, len(sent)) == before
@@ -224,9 +220,12 @@ def test_a_broker_error_after_commit_is_logged_not_raised(monkeypatch, caplog):
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("sagas.engine.current_app.send_task", broker_down)
-
-    engine.publish("inventory.reserve_stock", {"saga_id": "s"})
+    monkeypatch.setattr("sagas.publishing.current_app.send_task", broker_down)
+    previous = publishing.install(publishing.celery_publisher)
+    try:
+        publishing.send("inventory.reserve_stock", {"saga_id": "s"})
+    finally:
+        publishing.install(previous)
 
     assert "the sweeper will re-send it" in caplog.text
 
@@ -236,6 +235,8 @@ def test_definitions_are_checked():
         SagaDefinition("bad", steps=(Step("a", "x.a"), Step("a", "x.b")))
     with pytest.raises(ValueError, match="two different"):
         register(SagaDefinition("place_order", steps=(Step("a", "x.a"),)))
+    with pytest.raises(ValueError, match="only the first step may lack an action, not b"):
+        SagaDefinition("bad", steps=(Step("a", None), Step("b", None), Step("c", "x.c")))
 
 
 def test_retry_delays_grow_and_stay_under_the_cap():
@@ -252,11 +253,12 @@ def command(**overrides):
         "task": "test.step",
         "saga_id": uuid.uuid4(),
         "step": "reserve_stock",
-        "direction": "FORWARD",
+        "direction": Direction.FORWARD,
         "attempt": 1,
         "data": {},
+        "business_failures": frozenset({"OUT_OF_STOCK"}),
     }
-    return Command(**{**fields, **overrides})
+    return StepCommand(**{**fields, **overrides})
 
 
 def test_a_participant_acts_once_and_answers_every_time():
@@ -299,3 +301,116 @@ def test_a_participants_crash_is_a_transient_answer_and_leaves_no_receipt():
     assert answer.outcome == Outcome.TRANSIENT
     assert "KeyError" in answer.error
     assert not StepReceipt.objects.exists()
+
+
+def test_a_failure_the_step_does_not_declare_is_not_kept_and_runs_again():
+    calls, changes = [], []
+
+    def handler(*, saga_id, step, data):
+        calls.append(step)
+        changes.append(add_product_row(f"SKU{len(calls)}"))
+        if len(calls) == 1:
+            return StepResult.failed("NOT_SCHEDULED", "no shipment yet")
+        return StepResult.ok()
+
+    once = command()
+
+    first, second = execute_once(handler, once), execute_once(handler, once)
+
+    assert first.outcome == Outcome.TRANSIENT
+    assert first.error_code == "NOT_SCHEDULED"
+    assert second.outcome == Outcome.SUCCEEDED
+    assert len(calls) == 2, "the re-send ran the handler again instead of replaying the failure"
+    assert list(Product.objects.values_list("sku", flat=True)) == ["SKU2"], (
+        "the failed attempt's changes rolled back"
+    )
+    assert StepReceipt.objects.get().succeeded
+
+
+def add_product_row(sku: str):
+    return Product.objects.create(sku=sku, name=sku, price=1, on_hand=1)
+
+
+def test_messages_round_trip_and_a_malformed_one_is_refused_whole():
+    sent_command = command(data={"order_id": "o-1"})
+
+    assert StepCommand.from_message(sent_command.task, sent_command.to_message()) == sent_command
+    answer = sent_command.reply(StepResult.failed("OUT_OF_STOCK", "none left"))
+    assert StepReply.from_message(answer.to_message()) == answer
+    for broken in (
+        {**sent_command.to_message(), "saga_id": "not-a-uuid"},
+        {**sent_command.to_message(), "direction": "SIDEWAYS"},
+        {key: value for key, value in sent_command.to_message().items() if key != "data"},
+        {**sent_command.to_message(), "data": ["order_id"]},
+    ):
+        with pytest.raises(MalformedMessage, match=r"test\.step for saga"):
+            StepCommand.from_message("test.step", broken)
+    with pytest.raises(MalformedMessage, match="not a valid Outcome"):
+        StepReply.from_message({**answer.to_message(), "outcome": "MAYBE"})
+
+
+def test_a_malformed_reply_changes_nothing(sent, django_capture_on_commit_callbacks, caplog):
+    with django_capture_on_commit_callbacks(execute=True):
+        saga = start()
+
+    record_reply.run(saga_id=str(saga.pk), step="reserve_stock", direction="FORWARD", attempt="one")
+
+    saga.refresh_from_db()
+    assert (saga.state, saga.current_step) == (Saga.State.RUNNING, "reserve_stock")
+    assert "refused a malformed saga reply" in caplog.text
+
+
+@pytest.mark.parametrize("recovery", [Recovery.FORWARD, Recovery.BACKWARD])
+def test_an_operator_retry_succeeds_once_the_cause_of_an_undeclared_failure_is_fixed(
+    sent, settings, django_capture_on_commit_callbacks, recovery
+):
+    """The step (forward recovery) or the compensation (backward) answers a failure it does not
+    declare until its cause is fixed; the saga stops FAILED; the operator's retry then runs the
+    handler again instead of replaying the old failure from a receipt."""
+    fixed = False
+
+    def handler(*, saga_id, step, data):
+        return StepResult.ok() if fixed else StepResult.failed("NOT_READY", "not yet")
+
+    failing = "undo_a" if recovery == Recovery.BACKWARD else "a"
+    definition = register(
+        SagaDefinition(
+            f"retry_{recovery.lower()}",
+            recovery=recovery,
+            steps=(
+                Step("a", "test.a", compensation="test.undo_a"),
+                Step("b", "test.b", business_failures=frozenset({"NO"})),
+            ),
+        )
+    )
+    handlers = {
+        "test.a": handler if failing == "a" else (lambda **_: StepResult.ok()),
+        "test.undo_a": handler if failing == "undo_a" else (lambda **_: StepResult.ok()),
+        # Backward: a business refusal at b sends the saga back through the failing compensation.
+        "test.b": (lambda **_: StepResult.failed("NO", "refused"))
+        if recovery == Recovery.BACKWARD
+        else (lambda **_: StepResult.ok()),
+    }
+
+    def deliver_until_quiet():
+        while sent:
+            task, message = sent.pop(0)
+            sent_command = StepCommand.from_message(task, message)
+            with django_capture_on_commit_callbacks(execute=True):
+                engine.reply_record(sent_command.reply(execute_once(handlers[task], sent_command)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        saga = engine.saga_start(definition=definition, subject_id=None, data={})
+    deliver_until_quiet()
+    saga.refresh_from_db()
+    assert saga.state == Saga.State.FAILED
+    assert saga.current_step == failing
+
+    fixed = True
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.saga_retry(saga_id=saga.pk, actor="ops")
+    deliver_until_quiet()
+
+    saga.refresh_from_db()
+    expected = Saga.State.COMPENSATED if recovery == Recovery.BACKWARD else Saga.State.COMPLETED
+    assert saga.state == expected

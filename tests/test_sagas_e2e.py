@@ -386,6 +386,35 @@ def test_a_compensation_that_keeps_failing_leaves_the_saga_failed_until_an_opera
     assert_invariants()
 
 
+def test_a_dispatch_stopped_by_an_undeclared_refusal_resumes_once_its_cause_is_fixed(
+    saga_processes, shop, alice_client, staff_client, settings
+):
+    """The participant really answers (no failpoint): a refusal the step does not declare is
+    retried, the saga stops FAILED, and after the fix the operator's retry runs the handler again
+    rather than replaying the old refusal."""
+    body = place(alice_client, [("KB", 1)]).json()
+    wait_for_order(body["order_id"], Order.Status.CONFIRMED, processes=saga_processes)
+    parcel = Shipment.objects.filter(order_id=body["order_id"])
+    parcel.update(status=Shipment.Status.CANCELLED)
+
+    dispatch = staff_client.post(f"/api/shipments/{body['order_id']}/dispatch/").json()
+
+    saga = wait_for_saga(dispatch["saga_id"], states=[Saga.State.FAILED], processes=saga_processes)
+    step = SagaStep.objects.get(saga=saga, name="dispatch_shipment")
+    assert step.attempts == settings.SAGA_STEP_MAX_ATTEMPTS
+    assert "NOT_SCHEDULED" in step.error
+    parcel.update(status=Shipment.Status.SCHEDULED)
+
+    assert staff_client.post(f"/api/sagas/{saga.pk}/retry/").status_code == 202
+
+    saga = wait_for_saga(saga.pk, processes=saga_processes)
+    assert saga.state == Saga.State.COMPLETED
+    assert parcel.get().status == Shipment.Status.DISPATCHED
+    assert Product.objects.get(sku="KB").on_hand == 9
+    assert rescues() == Rescues(resent=settings.SAGA_STEP_MAX_ATTEMPTS)
+    assert_invariants()
+
+
 def test_thirty_buyers_for_five_units_confirm_exactly_five(saga_processes):
     product_create(sku="LAST", name="Last lamps", price=Decimal("10.00"), stock=5)
     buyers = [
