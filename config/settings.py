@@ -320,6 +320,11 @@ SAGA_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SAGA_SWEEP_INTERVAL_SECONDS"
 SAGA_STEP_MAX_ATTEMPTS = int(os.environ.get("SAGA_STEP_MAX_ATTEMPTS", 5))
 SAGA_COMPENSATION_MAX_ATTEMPTS = int(os.environ.get("SAGA_COMPENSATION_MAX_ATTEMPTS", 8))
 SAGA_RETRY_BASE_DELAY_SECONDS = float(os.environ.get("SAGA_RETRY_BASE_DELAY_SECONDS", 0.2))
+# Contexts whose participants answer over the broker, as a context with a database of its own
+# must; every other context records a step's outcome in its own transaction (docs/SAGAS.md).
+SAGA_REMOTE_CONTEXTS = frozenset(
+    name.strip() for name in os.environ.get("SAGA_REMOTE_CONTEXTS", "").split(",") if name.strip()
+)
 # Failpoints (sagas.Failpoint) let operators and tests inject faults; off, they cost nothing.
 SAGA_FAILPOINTS_ENABLED = env_bool("SAGA_FAILPOINTS_ENABLED", default=False)
 CELERY_BEAT_SCHEDULE["saga-sweeper"] = {

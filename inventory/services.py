@@ -116,16 +116,20 @@ def stock_release_if_reserved(*, saga_id: UUID, step: str, order_id: UUID) -> bo
 
 @transaction.atomic
 def stock_ship(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
-    """The order's units leave the warehouse: on hand and reserved both drop."""
-    if StockReservation.objects.filter(order_id=order_id, status=StockReservation.Status.SHIPPED).exists():
-        return True
-    return _close_reservation(
+    """The order's units leave the warehouse: on hand and reserved both drop. True as well when
+    they had left already: checked after the attempt, since a concurrent copy of this command
+    may have shipped them while this one waited for the reservation's lock."""
+    shipped_now = _close_reservation(
         saga_id=saga_id,
         step=step,
         order_id=order_id,
         status=StockReservation.Status.SHIPPED,
         movement=StockMovement.Kind.SHIPPED,
         event_type=events.STOCK_SHIPPED,
+    )
+    return (
+        shipped_now
+        or StockReservation.objects.filter(order_id=order_id, status=StockReservation.Status.SHIPPED).exists()
     )
 
 

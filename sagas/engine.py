@@ -10,6 +10,7 @@ is re-sent by the sweeper when its deadline passes.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -85,43 +86,62 @@ def saga_start(
 @transaction.atomic
 @appends_last()
 def reply_record(reply: StepReply) -> None:
-    """Apply a participant's answer to the step in flight; anything else is a stale duplicate."""
-    saga_id, step, direction, attempt = reply.saga_id, reply.step, reply.direction, reply.attempt
-    outcome, error_code, error = reply.result.outcome, reply.result.error_code, reply.result.error
-    saga = Saga.objects.select_for_update().filter(pk=saga_id).first()
-    if saga is None:
-        logger.warning("reply for unknown saga %s (%s %s) ignored", saga_id, direction, step)
-        return
-    step_row = SagaStep.objects.filter(saga=saga, name=step, direction=direction).first()
-    in_flight = (
-        saga.is_active
-        and saga.current_step == step
-        and saga.direction == direction
-        and step_row is not None
-        and step_row.status == SagaStep.Status.RUNNING
-    )
-    if not in_flight:
+    """Apply an answer to the step in flight, in a transaction of its own: a reply that came
+    over the broker, or a transient failure whose participant transaction rolled back."""
+    in_flight = step_in_flight(reply.saga_id, reply.step, reply.direction)
+    if in_flight is None:
         logger.info(
-            "duplicate or stale reply ignored: saga %s %s %s attempt %s", saga_id, direction, step, attempt
+            "duplicate or stale reply ignored: saga %s %s %s attempt %s",
+            reply.saga_id,
+            reply.direction,
+            reply.step,
+            reply.attempt,
         )
         return
+    outcome_record(in_flight, reply)
 
+
+@dataclass(frozen=True)
+class InFlight:
+    saga: Saga
+    step: SagaStep
+
+
+def step_in_flight(saga_id: UUID, step: str, direction: str) -> InFlight | None:
+    """The saga, locked until the caller's transaction ends, and its step, if that step is the
+    one in flight; None for a duplicate, a late copy, or an unknown saga."""
+    saga = Saga.objects.select_for_update().filter(pk=saga_id).first()
+    if saga is None or not (saga.is_active and saga.current_step == step and saga.direction == direction):
+        return None
+    step_row = SagaStep.objects.filter(saga=saga, name=step, direction=direction).first()
+    if step_row is None or step_row.status != SagaStep.Status.RUNNING:
+        return None
+    return InFlight(saga, step_row)
+
+
+def outcome_record(in_flight: InFlight, reply: StepReply) -> None:
+    """Record a step's outcome and decide what follows: the next command, the compensations, a
+    retry, or the end. Runs in the caller's transaction with the saga locked (``step_in_flight``):
+    the engine's own for a reply, or the participant's, where the outcome commits with the
+    change it reports."""
+    saga, step_row, result = in_flight.saga, in_flight.step, reply.result
     definition = definition_for(saga.type)
     step_def = _step_definition(definition, step_row)
-    _note_attempt(step_row, attempt, outcome=outcome, error=error)
-    if outcome == Outcome.SUCCEEDED:
-        _succeeded(saga, definition, step_row, reply.result.result)
+    _note_attempt(step_row, reply.attempt, outcome=result.outcome, error=result.error)
+    if result.outcome == Outcome.SUCCEEDED:
+        _succeeded(saga, definition, step_row, result.result)
     elif (
-        outcome == Outcome.FAILED
-        and direction == Direction.FORWARD
-        and error_code in step_def.business_failures
+        result.outcome == Outcome.FAILED
+        and step_row.direction == Direction.FORWARD
+        and result.error_code in step_def.business_failures
     ):
-        _close_step(step_row, SagaStep.Status.FAILED, error=f"{error_code}: {error}")
-        _compensate(saga, definition, step_def, code=error_code, detail=error, include_failed_step=False)
-    else:
-        _retry_or_give_up(
-            saga, definition, step_row, reason=f"{error_code}: {error}" if error_code else error
+        _close_step(step_row, SagaStep.Status.FAILED, error=f"{result.error_code}: {result.error}")
+        _compensate(
+            saga, definition, step_def, code=result.error_code, detail=result.error, include_failed_step=False
         )
+    else:
+        reason = f"{result.error_code}: {result.error}" if result.error_code else result.error
+        _retry_or_give_up(saga, definition, step_row, reason=reason)
     saga.save()
 
 

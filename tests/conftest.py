@@ -28,19 +28,24 @@ def _required_services(request):
             skip_or_fail("this test needs Redis: set CELERY_BROKER_URL=redis://... (see README)")
 
 
+SAGA_PATHS = {"co-located": "", "remote": "orders,inventory,payments,shipping"}
+
+
 @pytest.fixture
-def saga_processes(tmp_path):
+def saga_processes(request, tmp_path):
     """A real Celery worker and beat on the test databases, fresh for each test.
 
     The test must use ``django_db(transaction=True)`` so that what it writes is committed and
-    visible to them. Messages a previous test left in the broker are purged first.
+    visible to them. Messages a previous test left in the broker are purged first. Participants
+    record outcomes co-located unless the test asks for the other path with
+    ``@pytest.mark.parametrize("saga_processes", ["remote"], indirect=True)``.
     """
     from config.celery import app as celery_app
 
     from .processes import child_env, start_beat, start_worker
 
     celery_app.control.purge()
-    env = child_env()
+    env = child_env(SAGA_REMOTE_CONTEXTS=SAGA_PATHS[getattr(request, "param", "co-located")])
     started = [start_worker(env, concurrency=4), start_beat(env, tmp_path)]
     yield tuple(started)
     for process in reversed(started):

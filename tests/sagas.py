@@ -104,4 +104,9 @@ def rescues() -> Rescues:
 def assert_nothing_rescued() -> None:
     """Every step done at its first send, and every event projected by its own trigger."""
     found = rescues()
-    assert found == NOTHING_RESCUED, f"the happy path needed rescuing: {found}"
+    resent = [
+        (name, direction, [(entry.get("outcome"), entry.get("error")) for entry in history])
+        for name, direction, history in SagaStep.objects.values_list("name", "direction", "history")
+        if len(history) > 1
+    ]
+    assert found == NOTHING_RESCUED, f"the happy path needed rescuing: {found}; re-sent: {resent}"

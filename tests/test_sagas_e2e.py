@@ -91,6 +91,7 @@ def compensations(saga) -> list[str]:
     )
 
 
+@pytest.mark.parametrize("saga_processes", ["co-located", "remote"], indirect=True)
 def test_an_order_is_confirmed_with_stock_reserved_and_credit_charged(
     saga_processes, shop, alice, alice_client
 ):
@@ -187,6 +188,7 @@ def test_declined_payment_releases_the_stock(saga_processes, shop):
     assert_nothing_rescued()
 
 
+@pytest.mark.parametrize("saga_processes", ["co-located", "remote"], indirect=True)
 def test_undeliverable_refunds_then_releases_newest_first(saga_processes, shop, alice, alice_client):
     body = place(alice_client, [("KB", 1)], country="XX").json()
 
@@ -308,6 +310,7 @@ def test_a_regression_that_drops_every_first_send_still_ends_the_saga_but_is_not
     assert_invariants()
 
 
+@pytest.mark.parametrize("saga_processes", ["remote"], indirect=True)
 def test_a_lost_reply_is_recovered_from_the_participants_receipt(saga_processes, shop, alice, alice_client):
     Failpoint.objects.create(task="sagas.record_reply", action=Failpoint.Action.DROP, remaining=1)
 
@@ -323,6 +326,7 @@ def test_a_lost_reply_is_recovered_from_the_participants_receipt(saga_processes,
     assert_invariants()
 
 
+@pytest.mark.parametrize("saga_processes", ["co-located", "remote"], indirect=True)
 def test_every_command_and_reply_delivered_twice_changes_state_once(
     saga_processes, shop, alice, alice_client, staff_client
 ):
