@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
+from readmodels import runner
 from readmodels.models import DailySales
 from sagas.models import Saga
 
@@ -183,7 +184,23 @@ def saga_tiles(snapshot: Snapshot) -> list[Tile]:
             alert=any(lag.last_error for lag in snapshot.lag),
             hint=f"{worst_lag.seconds_behind:.1f} s behind, {worst_lag.projector}" if worst_lag else "",
         ),
+        runner_tile(snapshot, events_behind=worst_lag.events_behind if worst_lag else 0),
     ]
+
+
+def runner_tile(snapshot: Snapshot, *, events_behind: int) -> Tile:
+    last = snapshot.runner
+    started = last.last_run_started_at
+    stalled = runner.stalled(last, events_behind=events_behind, now=snapshot.now)
+    return Tile(
+        "projection runner",
+        f"{seconds((snapshot.now - started).total_seconds())} ago" if started else "never run",
+        admin_list("readmodels_projectionrunner"),
+        alert=stalled,
+        hint="stalled: is a worker serving the readmodels queue?"
+        if stalled
+        else f"{last.runs_started} runs, last applied {last.last_run_applied}",
+    )
 
 
 def outcomes_chart(snapshot: Snapshot, buckets: list[datetime], labels: list[str]) -> charts.Chart:

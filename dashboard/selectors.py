@@ -15,8 +15,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from readmodels import projection
-from readmodels.models import DailySales, OrderSummary, ProductAvailability
+from readmodels import projection, runner
+from readmodels.models import DailySales, OrderSummary, ProductAvailability, ProjectionRunner
 from readmodels.wiring import PROJECTOR_NAMES
 from sagas.models import Saga
 
@@ -94,6 +94,7 @@ class Snapshot:
     stock: list[StockLevel]
     stock_ranked_by_orders: bool
     lag: list[projection.Lag]
+    runner: ProjectionRunner
 
 
 def snapshot(window: Window, *, now: datetime | None = None) -> Snapshot:
@@ -116,6 +117,7 @@ def snapshot(window: Window, *, now: datetime | None = None) -> Snapshot:
         stock=stock,
         stock_ranked_by_orders=ranked,
         lag=projection.lag(PROJECTOR_NAMES),
+        runner=runner.pulse(),
     )
 
 

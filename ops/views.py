@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
-from readmodels import projection
+from readmodels import projection, runner
 from readmodels.wiring import PROJECTOR_NAMES
 
 from .models import WorkerHeartbeat
@@ -48,10 +48,18 @@ def _worker_state() -> dict:
 def _projection_state() -> dict:
     try:
         lags = projection.lag(PROJECTOR_NAMES)
+        last_run = runner.pulse()
     except DatabaseError:
         return {"ok": False, "projectors": {}}
+    behind = max((lag.events_behind for lag in lags), default=0)
     return {
         "ok": not any(lag.last_error for lag in lags),
+        "runner": {
+            "runs": last_run.runs_started,
+            "last_run_started_at": last_run.last_run_started_at,
+            "last_run_finished_at": last_run.last_run_finished_at,
+            "stalled": runner.stalled(last_run, events_behind=behind),
+        },
         "projectors": {
             lag.projector: {
                 "position": lag.position,

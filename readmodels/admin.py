@@ -9,8 +9,22 @@ from .models import (
     OrderSummary,
     OrderTimelineEntry,
     ProductAvailability,
+    ProjectionRunner,
     ProjectorCheckpoint,
 )
+
+
+@admin.register(ProjectionRunner)
+class ProjectionRunnerAdmin(ReadOnlyModelAdmin):
+    """The projection runner's pulse: runs started and the last one's times."""
+
+    list_display = (
+        "__str__",
+        "runs_started",
+        "last_run_started_at",
+        "last_run_finished_at",
+        "last_run_applied",
+    )
 
 
 @admin.register(ProjectorCheckpoint)
@@ -23,6 +37,7 @@ class ProjectorCheckpointAdmin(ReadOnlyModelAdmin):
         "events_behind",
         "seconds_behind",
         "unknown_events",
+        "rescued_events",
         "failures",
         "last_error_position",
         "last_error_at",

@@ -31,6 +31,23 @@ class ProjectorCheckpoint(models.Model):
         return f"{self.projector} @ {self.position}"
 
 
+class ProjectionRunner(models.Model):
+    """The projection runner's pulse, one row: how many runs have started, and the last one.
+
+    A process that commits events asks for a run only when none it asked for is still due: it
+    reads ``runs_started`` and compares it with the count it saw when it last asked.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    runs_started = models.PositiveBigIntegerField(default=0)
+    last_run_started_at = models.DateTimeField(null=True, blank=True)
+    last_run_finished_at = models.DateTimeField(null=True, blank=True)
+    last_run_applied = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"projection runner ({self.runs_started} runs)"
+
+
 class OrderSummary(models.Model):
     """Everything ``GET /api/orders/{id}/`` answers, one row per order."""
 

@@ -31,6 +31,18 @@ def _required_services(request):
 SAGA_PATHS = {"co-located": "", "remote": "orders,inventory,payments,shipping"}
 
 
+@pytest.fixture(autouse=True)
+def projection_in_this_process():
+    """Commits made by the test itself are projected at once, in this process, as the runner
+    would project them: a test of the read side reads what it wrote without a worker. Tests
+    with real processes (``saga_processes``) wake the real runner instead."""
+    from readmodels import runner, wiring
+
+    previous = runner.install_waker(wiring.run)
+    yield
+    runner.install_waker(previous)
+
+
 @pytest.fixture
 def saga_processes(request, tmp_path):
     """A real Celery worker and beat on the test databases, fresh for each test.
@@ -41,10 +53,12 @@ def saga_processes(request, tmp_path):
     ``@pytest.mark.parametrize("saga_processes", ["remote"], indirect=True)``.
     """
     from config.celery import app as celery_app
+    from readmodels import runner
 
     from .processes import child_env, start_beat, start_worker
 
     celery_app.control.purge()
+    runner.install_waker(runner.send_request)
     env = child_env(SAGA_REMOTE_CONTEXTS=SAGA_PATHS[getattr(request, "param", "co-located")])
     started = [start_worker(env, concurrency=4), start_beat(env, tmp_path)]
     yield tuple(started)

@@ -86,7 +86,10 @@ class ManagedProcess:
         self.log.close()
 
 
-def start_worker(env: dict[str, str], *, name: str = "test-worker", concurrency: int = 2) -> ManagedProcess:
+def start_worker(
+    env: dict[str, str], *, name: str = "test-worker", concurrency: int = 2, queues: tuple[str, ...] = ()
+) -> ManagedProcess:
+    """A worker serving ``queues``, or every queue when none is named."""
     return ManagedProcess(
         name,
         [
@@ -100,6 +103,7 @@ def start_worker(env: dict[str, str], *, name: str = "test-worker", concurrency:
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
+            *(["-Q", ",".join(queues)] if queues else []),
         ],
         env,
     )

@@ -7,7 +7,7 @@ from eventlog.signals import events_committed
 from inventory.services import product_create, stock_reserve
 from orders.services import order_confirm, order_place
 from payments.services import customer_register, payment_charge
-from readmodels.wiring import project_committed_events
+from readmodels.wiring import wake_the_runner
 from shipping.services import shipment_schedule
 
 ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
@@ -51,8 +51,8 @@ def confirmed_order(customer, sku: str, quantity: int = 1):
 @contextmanager
 def projection_paused():
     """Commits announce nothing while inside, as if the process died right after each commit."""
-    events_committed.disconnect(dispatch_uid="readmodels.project_committed_events")
+    events_committed.disconnect(dispatch_uid="readmodels.wake_the_runner")
     try:
         yield
     finally:
-        events_committed.connect(project_committed_events, dispatch_uid="readmodels.project_committed_events")
+        events_committed.connect(wake_the_runner, dispatch_uid="readmodels.wake_the_runner")

@@ -10,7 +10,9 @@ from django.db.models import Sum
 from ops import invariants, read_side
 from orders.models import Order
 from readmodels.models import ProjectorCheckpoint
-from sagas.models import Saga, SagaStep
+from sagas import engine
+from sagas.models import Direction, Saga, SagaStep
+from sagas.protocol import Outcome, StepReply, StepResult
 
 from .processes import wait_for
 
@@ -31,6 +33,25 @@ def order_body(items: list[tuple[str, int]], *, country: str = "GB", customer_id
     if customer_id is not None:
         body["customer_id"] = str(customer_id)
     return body
+
+
+def answer(
+    saga_id,
+    step: str,
+    outcome: Outcome,
+    *,
+    direction=Direction.FORWARD,
+    attempt: int = 1,
+    result=None,
+    error_code: str = "",
+    error: str = "",
+) -> None:
+    """Record a participant's answer to a step in flight, as a reply from the broker would."""
+    engine.reply_record(
+        StepReply(
+            saga_id, step, Direction(direction), attempt, StepResult(outcome, result or {}, error_code, error)
+        )
+    )
 
 
 TERMINAL_STATES = (Saga.State.COMPLETED, Saga.State.COMPENSATED, Saga.State.FAILED)

@@ -20,6 +20,7 @@ from readmodels.models import (
     OrderSummary,
     OrderTimelineEntry,
     ProductAvailability,
+    ProjectionRunner,
     ProjectorCheckpoint,
 )
 from sagas.models import Failpoint, Saga, SagaStep, StepReceipt
@@ -76,6 +77,7 @@ def one_of_everything(db):
     RelayFinish.objects.create(run="bench", chain=0)
     now = timezone.now()
     ProjectorCheckpoint.objects.create(projector="products")
+    ProjectionRunner.objects.create(runs_started=1, last_run_started_at=now)
     ProductAvailability.objects.create(sku="KB-1", name="Keyboard", price="10.00", updated_at=now)
     OrderSummary.objects.create(
         order_id=order.id,

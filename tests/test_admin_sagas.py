@@ -22,8 +22,10 @@ from inventory.models import StockReservation, StockReservationLine
 from orders.sagas import CANCEL_ORDER, DISPATCH_ORDER, PLACE_ORDER
 from payments.factories import StaffUserFactory
 from sagas import engine
-from sagas.engine import Outcome
 from sagas.models import Direction, Failpoint, Saga
+from sagas.protocol import Outcome
+
+from .sagas import answer
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +40,8 @@ def operation_url(saga: Saga, operation: str) -> str:
     return reverse(f"admin:sagas_saga_{operation}", args=[saga.pk])
 
 
-def reply(saga: Saga, step: str, *, attempt: int, outcome: Outcome, direction=Direction.FORWARD, **answer):
-    engine.reply_record(
-        saga_id=saga.pk, step=step, direction=direction, attempt=attempt, outcome=outcome, **answer
-    )
+def reply(saga: Saga, step: str, *, attempt: int, outcome: Outcome, direction=Direction.FORWARD, **details):
+    answer(saga.pk, step, outcome, direction=direction, attempt=attempt, **details)
 
 
 def running_place_order() -> Saga:

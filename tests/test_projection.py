@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from eventlog.models import Event
 from eventlog.services import event_append, event_log_head
-from readmodels import wiring
+from readmodels import runner, wiring
 from readmodels.models import OrderTimelineEntry, ProductAvailability, ProjectorCheckpoint
 from readmodels.projectors.catalog import ProductAvailabilityProjector
 
@@ -63,17 +63,22 @@ def test_a_failing_projector_fails_neither_the_command_nor_the_other_projectors(
     assert ProductAvailability.objects.get(sku="KB").on_hand == 7
 
 
-def test_a_web_request_projects_its_events_once_its_response_has_gone():
-    from django.core.signals import request_finished, request_started
-
-    request_started.send(sender=None)
+def test_commits_only_wake_the_runner_and_many_commits_share_one_run(staff_client):
+    wake_ups = []
+    runner.install_waker(lambda: wake_ups.append(runner.pulse().runs_started))
     add_product("KB", stock=3)
-    assert not ProductAvailability.objects.filter(sku="KB").exists()
 
-    request_finished.send(sender=None)
-    assert ProductAvailability.objects.get(sku="KB").on_hand == 3
+    for _ in range(3):
+        assert (
+            staff_client.post("/api/products/KB/restock/", {"quantity": 2}, format="json").status_code == 200
+        )
+
+    assert not ProductAvailability.objects.exists(), "neither the command nor the request projected"
+    assert wake_ups == [0], "one run asked for, none started yet: later commits ask for nothing"
+    wiring.run()
+    assert ProductAvailability.objects.get(sku="KB").on_hand == 9
     add_product("MS")
-    assert ProductAvailability.objects.filter(sku="MS").exists()
+    assert wake_ups == [0, 1], "a commit after the run started asks for another"
 
 
 def test_events_of_an_unknown_type_are_skipped_and_counted():

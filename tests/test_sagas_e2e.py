@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connections
 
 from eventlog.models import Event
@@ -19,6 +20,7 @@ from sagas.models import Direction, Failpoint, Saga, SagaStep
 from shipping.models import Shipment
 
 from .conftest import token_client
+from .processes import child_env, start_worker, wait_for
 from .sagas import (
     Rescues,
     assert_invariants,
@@ -451,5 +453,46 @@ def test_thirty_buyers_for_five_units_confirm_exactly_five(saga_processes):
     assert all(reason.startswith("OUT_OF_STOCK") for reason in reasons)
     lamp = Product.objects.get(sku="LAST")
     assert (lamp.on_hand, lamp.reserved) == (5, 5)
+    assert_invariants()
+    assert_nothing_rescued()
+
+
+def test_saga_steps_and_requests_leave_projection_to_the_runner(shop, alice_client):
+    """Every queue but the runner's is served: the saga runs to its end and the read models do
+    not move; they move only once a worker serves the ``readmodels`` queue."""
+    from config.celery import app as celery_app
+    from readmodels import runner
+    from readmodels.models import OrderSummary, ProjectorCheckpoint
+
+    celery_app.control.purge()
+    runner.install_waker(runner.send_request)
+    env = child_env()
+    saga_queues = tuple(queue for queue in settings.TASK_QUEUES if queue != "readmodels")
+    steps = start_worker(env, name="steps", queues=saga_queues)
+
+    def positions() -> list[int]:
+        return sorted(ProjectorCheckpoint.objects.values_list("position", flat=True))
+
+    before = positions()
+    try:
+        body = place(alice_client, [("KB", 1)]).json()
+        saga = wait_for_saga(body["saga_id"], processes=(steps,))
+        assert saga.state == Saga.State.COMPLETED
+        assert not OrderSummary.objects.exists()
+        assert positions() == before
+
+        projection = start_worker(env, name="projection", queues=("readmodels",))
+        try:
+            summary = wait_for(
+                lambda: OrderSummary.objects.filter(order_id=body["order_id"], status="CONFIRMED").first(),
+                timeout=30,
+                what="the runner to project the confirmed order",
+                processes=(steps, projection),
+            )
+        finally:
+            projection.stop()
+    finally:
+        steps.stop()
+    assert summary.saga_state == Saga.State.COMPLETED
     assert_invariants()
     assert_nothing_rescued()
