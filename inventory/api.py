@@ -46,5 +46,8 @@ class ProductRestockApi(APIView):
         get_object_or_404(Product, sku=sku)
         serializer = RestockInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = services.product_restock(sku=sku, **serializer.validated_data)
+        try:
+            product = services.product_restock(sku=sku, **serializer.validated_data)
+        except services.StockLimitExceeded as error:
+            raise ValidationError({"quantity": [str(error)]}) from None
         return Response(ProductOutputSerializer(product).data)

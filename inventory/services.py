@@ -30,12 +30,25 @@ def product_create(*, sku: str, name: str, price: Decimal, stock: int) -> Produc
     return product
 
 
+class StockLimitExceeded(Exception):
+    """A restock would take a product's units past what its row can hold."""
+
+
+# The largest count a PositiveIntegerField holds on every database we run on.
+MAX_UNITS = 2**31 - 1
+
+
 @transaction.atomic
 def product_restock(*, sku: str, quantity: int) -> Product:
-    """Add received units. Raises ``Product.DoesNotExist`` for an unknown sku."""
+    """Add received units. Raises ``Product.DoesNotExist`` for an unknown sku and
+    ``StockLimitExceeded`` when the stock would outgrow its column."""
     if quantity < 1:
         raise ValueError("restock quantity must be positive")
     product = Product.objects.select_for_update().get(sku=sku)
+    if product.on_hand + quantity > MAX_UNITS:
+        raise StockLimitExceeded(
+            f"{sku} holds {product.on_hand}; at most {MAX_UNITS - product.on_hand} more fit"
+        )
     product.on_hand += quantity
     product.save(update_fields=["on_hand", "updated_at"])
     StockMovement.objects.create(product=product, kind=StockMovement.Kind.RESTOCKED, quantity=quantity)

@@ -23,6 +23,7 @@ from uuid import uuid4
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
+from eventlog.services import event_log_head
 from inventory.models import Product
 from inventory.services import product_create
 from payments.models import Customer
@@ -105,6 +106,8 @@ class Shop:
     shopper_token: str
     broke_token: str
     skus: tuple[str, ...]
+    # The log's head once the shop exists: its first reads wait for the read models to get there.
+    position: int
 
 
 def prepare_shop() -> Shop:
@@ -129,7 +132,7 @@ def prepare_shop() -> Shop:
             )
         tokens.append(Token.objects.get_or_create(user=customer.user)[0].key)
     everyday = tuple(sku for sku, *_, stock in PRODUCTS if stock > 1)
-    return Shop(*tokens, skus=everyday)
+    return Shop(*tokens, skus=everyday, position=event_log_head())
 
 
 class ApiError(Exception):
@@ -201,9 +204,12 @@ class Simulation:
 
     def run(self, *, timeout: float) -> None:
         for sku in self.shop.skus:
-            self.available[sku] = self._request(self.shop.staff_token, "GET", f"/api/products/{sku}/")[
-                "available"
-            ]
+            self.available[sku] = self._request(
+                self.shop.staff_token,
+                "GET",
+                f"/api/products/{sku}/",
+                **{"X-Min-Event-Position": str(self.shop.position)},
+            )["available"]
         interval = 1 / self.rate if self.rate > 0 else 0
         next_at = time.monotonic()
         for scenario in self.scenarios:

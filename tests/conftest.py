@@ -59,7 +59,13 @@ def saga_processes(request, tmp_path):
 
     celery_app.control.purge()
     runner.install_waker(runner.send_request)
-    env = child_env(SAGA_REMOTE_CONTEXTS=SAGA_PATHS[getattr(request, "param", "co-located")])
+    clock = {}
+    deadline = request.node.get_closest_marker("step_deadline")
+    if deadline is not None:
+        # For the steps this process sends (the first of each saga) and those the worker sends.
+        request.getfixturevalue("settings").SAGA_STEP_DEADLINE_SECONDS = deadline.args[0]
+        clock["SAGA_STEP_DEADLINE_SECONDS"] = str(deadline.args[0])
+    env = child_env(SAGA_REMOTE_CONTEXTS=SAGA_PATHS[getattr(request, "param", "co-located")], **clock)
     started = [start_worker(env, concurrency=4), start_beat(env, tmp_path)]
     yield tuple(started)
     for process in reversed(started):

@@ -104,6 +104,18 @@ def test_restock_refuses_anything_but_a_positive_integer(staff_client, quantity)
     assert Product.objects.get().on_hand == 3
 
 
+def test_a_restock_that_would_overflow_the_stock_is_refused_and_changes_nothing(staff_client):
+    ProductFactory(sku="KB-100", on_hand=2_000_000_000)
+    before = state_counts()
+
+    response = staff_client.post("/api/products/KB-100/restock/", {"quantity": 200_000_000}, format="json")
+
+    assert response.status_code == 400
+    assert "at most 147483647 more fit" in response.json()["quantity"][0]
+    assert state_counts() == before
+    assert Product.objects.get().on_hand == 2_000_000_000
+
+
 def test_restock_of_an_unknown_sku_is_404(staff_client):
     response = staff_client.post("/api/products/NOPE/restock/", {"quantity": 1}, format="json")
 
