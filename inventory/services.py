@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
@@ -7,6 +8,7 @@ from django.db import transaction
 from eventlog.services import event_append
 
 from . import events
+from .contracts import StockLine
 from .models import Product, StockMovement, StockReservation, StockReservationLine
 
 
@@ -71,13 +73,15 @@ def _locked_products(skus) -> dict[str, Product]:
 
 
 @transaction.atomic
-def stock_reserve(*, saga_id: UUID, step: str, order_id: UUID, lines: list[dict]) -> ReservationOutcome:
+def stock_reserve(
+    *, saga_id: UUID, step: str, order_id: UUID, lines: Iterable[StockLine]
+) -> ReservationOutcome:
     """Hold every line's units for the order, or none of them."""
     if StockReservation.objects.filter(order_id=order_id).exists():
         return ReservationOutcome(reserved=True)
     wanted: dict[str, int] = {}
     for line in lines:
-        wanted[line["sku"]] = wanted.get(line["sku"], 0) + int(line["quantity"])
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
     products = _locked_products(sorted(wanted))
     shortages = [
         {"sku": sku, "requested": quantity, "available": products[sku].available if sku in products else 0}

@@ -8,7 +8,7 @@ from sagas.engine import saga_start
 
 from . import events, ports
 from .models import Order, OrderLine
-from .sagas import CANCEL_ORDER, DISPATCH_ORDER, PLACE_ORDER
+from .sagas import CANCEL_ORDER, DISPATCH_ORDER, PLACE_ORDER, OrderedLine, OrderToFulfil, PlacedOrder, ShipTo
 
 CONFLICT_REASONS = {
     Order.Status.PENDING: "the order is still being placed",
@@ -111,13 +111,13 @@ def order_place(*, customer_id: UUID, items: list[dict], address: dict) -> Order
         definition=PLACE_ORDER,
         saga_id=order.saga_id,
         subject_id=order.pk,
-        data={
-            "order_id": str(order.pk),
-            "customer_id": str(customer_id),
-            "total": str(total),
-            "lines": [{"sku": line.sku, "quantity": line.quantity} for line in lines],
-            "address": address,
-        },
+        data=OrderToFulfil(
+            order_id=order.pk,
+            customer_id=customer_id,
+            total=total,
+            lines=tuple(OrderedLine(line.sku, line.quantity) for line in lines),
+            address=ShipTo(**address),
+        ),
     )
     return order
 
@@ -186,7 +186,5 @@ def _start_from_confirmed(order_id: UUID, command: str, status: str, event_type:
         raise OrderConflict(f"cannot {command}: {CONFLICT_REASONS[order.status]} ({order.status})")
     order.saga_id = uuid4()
     _transition(order, status, event_type)
-    saga_start(
-        definition=definition, saga_id=order.saga_id, subject_id=order.pk, data={"order_id": str(order.pk)}
-    )
+    saga_start(definition=definition, saga_id=order.saga_id, subject_id=order.pk, data=PlacedOrder(order.pk))
     return order

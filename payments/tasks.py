@@ -1,27 +1,29 @@
 """Saga commands the payments context carries out (queue ``payments``)."""
 
-from decimal import Decimal
-
 from sagas.participant import participant
 from sagas.protocol import StepResult
 
 from . import services
+from .contracts import PAYMENT_DECLINED, ChargePayment, RefundPayment
 
 
-@participant("payments.charge_payment")
-def charge_payment(*, saga_id, step, data) -> StepResult:
-    amount = Decimal(data["total"])
+@participant(ChargePayment)
+def charge_payment(command: ChargePayment, *, saga_id, step) -> StepResult:
     outcome = services.payment_charge(
-        saga_id=saga_id, step=step, order_id=data["order_id"], customer_id=data["customer_id"], amount=amount
+        saga_id=saga_id,
+        step=step,
+        order_id=command.order_id,
+        customer_id=command.customer_id,
+        amount=command.amount,
     )
     if outcome.charged:
-        return StepResult.ok({"amount": str(amount)})
+        return StepResult.ok({"amount": str(command.amount)})
     return StepResult.failed(
-        "PAYMENT_DECLINED", f"{amount} requested, {outcome.credit_available} of credit available"
+        PAYMENT_DECLINED, f"{command.amount} requested, {outcome.credit_available} of credit available"
     )
 
 
-@participant("payments.refund_payment")
-def refund_payment(*, saga_id, step, data) -> StepResult:
-    refunded = services.payment_refund_if_charged(saga_id=saga_id, step=step, order_id=data["order_id"])
+@participant(RefundPayment)
+def refund_payment(command: RefundPayment, *, saga_id, step) -> StepResult:
+    refunded = services.payment_refund_if_charged(saga_id=saga_id, step=step, order_id=command.order_id)
     return StepResult.ok({"refunded": refunded})

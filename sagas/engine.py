@@ -10,7 +10,7 @@ is re-sent by the sweeper when its deadline passes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,7 +22,8 @@ from config.logcontext import bind_log_context
 from eventlog.services import appends_last, event_append
 
 from . import publishing
-from .definition import Recovery, SagaDefinition, Step, definition_for
+from .contracts import dump
+from .definition import Recovery, SagaDefinition, SagaFailure, Step, definition_for
 from .models import Direction, Saga, SagaStep
 from .protocol import Outcome, StepCommand, StepReply
 
@@ -55,17 +56,22 @@ def can_compensate(saga: Saga) -> bool:
 @transaction.atomic
 @appends_last()
 def saga_start(
-    *, definition: SagaDefinition, subject_id: UUID | None, data: dict[str, Any], saga_id: UUID | None = None
+    *, definition: SagaDefinition, subject_id: UUID | None, data: Any, saga_id: UUID | None = None
 ) -> Saga:
     """Create a saga and send its first command once the caller's transaction commits.
 
-    ``saga_id`` lets the caller name the saga in its own events before starting it.
+    ``data`` is an instance of the definition's data type; ``saga_id`` lets the caller name the
+    saga in its own events before starting it.
     """
-    saga = Saga.objects.create(id=saga_id or uuid4(), type=definition.type, subject_id=subject_id, data=data)
-    bind_log_context(saga_id=saga.pk, order_id=data.get("order_id"))
+    if not isinstance(data, definition.data):
+        raise TypeError(f"{definition.type} takes {definition.data.__name__}, not {type(data).__name__}")
+    saga = Saga.objects.create(
+        id=saga_id or uuid4(), type=definition.type, subject_id=subject_id, data=dump(data)
+    )
+    bind_log_context(saga_id=saga.pk, order_id=getattr(data, "order_id", None))
     _append(saga, "SagaStarted", {"type": definition.type})
     to_send = definition.steps
-    if to_send[0].action is None:
+    if to_send[0].command is None:
         accepted_at = timezone.now()
         SagaStep.objects.create(
             saga=saga,
@@ -257,12 +263,10 @@ def _compensate(
     may see, keeps a business failure's own words and only the step's name for anything else (an
     error after its retries, a database message, an operator's abort)."""
     saga.failure_code, saga.failure_detail = code, detail
-    business = code in failed.business_failures
-    saga.data["failure"] = {
-        "code": code,
-        "detail": detail if business else f"{failed.name} could not be completed",
-        "step": failed.name,
-    }
+    if "failure" in {data_field.name for data_field in fields(definition.data)}:
+        public = detail if code in failed.business_failures else f"{failed.name} could not be completed"
+        data = definition.load(saga.data)
+        saga.data = dump(replace(data, failure=SagaFailure(code, public, failed.name)))
     done = set(
         SagaStep.objects.filter(
             saga=saga, direction=Direction.FORWARD, status=SagaStep.Status.SUCCEEDED
@@ -272,7 +276,7 @@ def _compensate(
     saga.compensation_plan = [
         step.compensation_name
         for step in reversed(definition.steps[:last])
-        if step.compensation and (step.name in done or step is failed)
+        if step.compensation is not None and (step.name in done or step is failed)
     ]
     if saga.compensation_plan:
         saga.state = Saga.State.COMPENSATING
@@ -326,16 +330,17 @@ def _send(saga: Saga, definition: SagaDefinition, step_row: SagaStep, *, reason:
     step_def = _step_definition(definition, step_row)
     forward = step_row.direction == Direction.FORWARD
     policy = step_def.retry if forward else step_def.compensation_retry
-    task = step_def.action if forward else step_def.compensation
+    build = step_def.command if forward else step_def.compensation
+    payload = build(definition.load(saga.data))
     attempt = step_row.attempts + 1
     delay = policy.delay_before(attempt)
     command = StepCommand(
-        task=task,
+        task=payload.TASK,
         saga_id=saga.pk,
         step=step_row.name,
         direction=Direction(step_row.direction),
         attempt=attempt,
-        data=saga.data,
+        data=payload.to_data(),
         business_failures=step_def.business_failures if forward else frozenset(),
     )
     now = timezone.now()
@@ -347,7 +352,7 @@ def _send(saga: Saga, definition: SagaDefinition, step_row: SagaStep, *, reason:
     ]
     step_row.save()
     saga.deadline_at = now + timedelta(seconds=delay) + step_def.attempt_deadline()
-    publishing.send_after_commit(task, command.to_message(), countdown=delay)
+    publishing.send_after_commit(command.task, command.to_message(), countdown=delay)
 
 
 def _finish(saga: Saga, state: str) -> None:

@@ -1,7 +1,9 @@
 """The participant's half of the protocol: carry out a saga command once, and record its outcome.
 
-A participant declares a task with ``@participant("inventory.reserve_stock")``; its handler
-runs one local transaction and returns a ``StepResult``, and knows nothing of sagas. The
+A participant declares the command it carries out, ``@participant(ReserveStock)``, which makes
+its handler the Celery task ``ReserveStock.TASK``. The handler receives the command, checked
+field by field on arrival (a malformed one is a transient failure, logged with its saga), runs
+one local transaction and returns a ``StepResult``; it knows nothing of sagas. The
 wrapper makes it idempotent on ``(saga_id, step, direction)`` and records the outcome one of two
 ways, chosen per context by ``SAGA_REMOTE_CONTEXTS``:
 
@@ -32,17 +34,25 @@ from eventlog.services import appends_last
 
 # The co-located path records outcomes with the engine's own decision code, in this transaction.
 from . import engine, failpoints, publishing
+from .contracts import Command
 from .protocol import REPLY_TASK, MalformedMessage, StepCommand, StepResult, find_receipt, keep_receipt
 
 logger = logging.getLogger(__name__)
 
+# handler(command, *, saga_id, step), as a context writes it.
 Handler = Callable[..., StepResult]
+# carry_out(*, saga_id, step, data): a handler with its command decoded from the message's data.
+CarryOut = Callable[..., StepResult]
 
 
-def participant(task_name: str) -> Callable[[Handler], Any]:
-    """Turn ``handler(*, saga_id, step, data) -> StepResult`` into the Celery task ``task_name``."""
+def participant(command_class: type[Command]) -> Callable[[Handler], Any]:
+    """Turn ``handler(command, *, saga_id, step) -> StepResult`` into the task ``command_class.TASK``."""
+    task_name = command_class.TASK
 
     def decorator(handler: Handler):
+        def carry_out(*, saga_id, step, data) -> StepResult:
+            return handler(command_class.from_data(data), saga_id=saga_id, step=step)
+
         @shared_task(name=task_name, ignore_result=True)
         def run(**message: Any) -> None:
             try:
@@ -52,12 +62,13 @@ def participant(task_name: str) -> Callable[[Handler], Any]:
                 logger.exception("refused a malformed saga command")
                 return
             if replies_over_broker(task_name):
-                reply = command.reply(execute_once(handler, command))
+                reply = command.reply(execute_once(carry_out, command))
                 publishing.send(REPLY_TASK, reply.to_message())
             else:
-                execute_and_record(handler, command)
+                execute_and_record(carry_out, command)
 
         run.handler = handler
+        run.command_class = command_class
         return run
 
     return decorator
@@ -68,7 +79,7 @@ def replies_over_broker(task_name: str) -> bool:
     return task_name.split(".", 1)[0] in settings.SAGA_REMOTE_CONTEXTS
 
 
-def execute_and_record(handler: Handler, command: StepCommand) -> None:
+def execute_and_record(handler: CarryOut, command: StepCommand) -> None:
     """The co-located path: run the handler and record its outcome in one transaction; a
     transient failure is recorded by the engine in a transaction of its own."""
 
@@ -90,7 +101,7 @@ def execute_and_record(handler: Handler, command: StepCommand) -> None:
         engine.reply_record(command.reply(transient))
 
 
-def execute_once(handler: Handler, command: StepCommand) -> StepResult:
+def execute_once(handler: CarryOut, command: StepCommand) -> StepResult:
     """The remote path: run the handler at most once per (saga, step, direction) and return the
     answer to send."""
 
@@ -111,7 +122,7 @@ def execute_once(handler: Handler, command: StepCommand) -> StepResult:
     return _or_transient(command, run_once)
 
 
-def _execute_in_transaction(handler: Handler, command: StepCommand) -> StepResult:
+def _execute_in_transaction(handler: CarryOut, command: StepCommand) -> StepResult:
     # The handler's events are written after its receipt, as the transaction's last statements.
     with transaction.atomic(), appends_last():
         earlier = find_receipt(command)
@@ -123,7 +134,7 @@ def _execute_in_transaction(handler: Handler, command: StepCommand) -> StepResul
         return _run_handler(handler, command)
 
 
-def _run_handler(handler: Handler, command: StepCommand) -> StepResult:
+def _run_handler(handler: CarryOut, command: StepCommand) -> StepResult:
     """Run the handler inside the caller's transaction and keep its answer if it is final;
     otherwise raise, so that the transaction rolls its changes back."""
     result = handler(saga_id=command.saga_id, step=command.step, data=command.data)
@@ -156,6 +167,11 @@ def _or_transient(command: StepCommand, work: Callable[[], StepResult | None]) -
         return StepResult.transient(not_final.result.error, not_final.result.error_code)
     except failpoints.InjectedFault as fault:
         return StepResult.transient(str(fault))
+    except MalformedMessage as malformed:
+        logger.error(
+            "%s for saga %s: malformed command refused: %s", command.task, command.saga_id, malformed
+        )
+        return StepResult.transient(str(malformed))
     except DatabaseError as error:
         logger.warning("%s for saga %s: transient database error: %s", command.task, command.saga_id, error)
         return StepResult.transient(f"{type(error).__name__}: {error}")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from eventlog.services import event_append
 
 from . import events
+from .contracts import Address
 from .models import Shipment
 
 TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -36,12 +37,12 @@ def _append(event_type: str, shipment_or_order, saga_id: UUID, **data) -> None:
 
 
 @transaction.atomic
-def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: dict) -> ScheduleOutcome:
+def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: Address) -> ScheduleOutcome:
     """Book a parcel for the order, if its country is one we ship to."""
     existing = Shipment.objects.filter(order_id=order_id).first()
     if existing is not None:
         return ScheduleOutcome(existing)
-    country = address["country"]
+    country = address.country
     if country not in settings.SHIPPING_COUNTRIES:
         reason = f"we do not ship to {country}"
         _append(events.SHIPMENT_FAILED, order_id, saga_id, country=country, reason=reason)
@@ -50,10 +51,10 @@ def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: dict) -> Schedu
         order_id=order_id,
         saga_id=saga_id,
         tracking_number=_tracking_number(),
-        recipient_name=address["name"],
-        line1=address["line1"],
-        city=address["city"],
-        postal_code=address["postal_code"],
+        recipient_name=address.name,
+        line1=address.line1,
+        city=address.city,
+        postal_code=address.postal_code,
         country=country,
     )
     _append(

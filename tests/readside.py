@@ -4,10 +4,12 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from eventlog.signals import events_committed
+from inventory.contracts import StockLine
 from inventory.services import product_create, stock_reserve
 from orders.services import order_confirm, order_place
 from payments.services import customer_register, payment_charge
 from readmodels.wiring import wake_the_runner
+from shipping.contracts import Address
 from shipping.services import shipment_schedule
 
 ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
@@ -34,7 +36,7 @@ def confirmed_order(customer, sku: str, quantity: int = 1):
         saga_id=order.saga_id,
         step="reserve_stock",
         order_id=order.pk,
-        lines=[{"sku": sku, "quantity": quantity}],
+        lines=[StockLine(sku, quantity)],
     )
     payment_charge(
         saga_id=order.saga_id,
@@ -43,7 +45,7 @@ def confirmed_order(customer, sku: str, quantity: int = 1):
         customer_id=customer.pk,
         amount=order.total,
     )
-    shipment_schedule(saga_id=order.saga_id, order_id=order.pk, address=ADDRESS)
+    shipment_schedule(saga_id=order.saga_id, order_id=order.pk, address=Address(**ADDRESS))
     order_confirm(order_id=order.pk)
     return order
 

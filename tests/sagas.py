@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -9,8 +10,10 @@ from django.db.models import Sum
 
 from ops import invariants, read_side
 from orders.models import Order
+from orders.sagas import OrderedLine, OrderToFulfil, ShipTo
 from readmodels.models import ProjectorCheckpoint
 from sagas import engine
+from sagas.definition import definition_for, registered_types
 from sagas.models import Direction, Saga, SagaStep
 from sagas.protocol import Outcome, StepReply, StepResult
 
@@ -52,6 +55,23 @@ def answer(
             saga_id, step, Direction(direction), attempt, StepResult(outcome, result or {}, error_code, error)
         )
     )
+
+
+def participant_tasks() -> list[str]:
+    """Every participant task the registered saga definitions send, forward and compensating."""
+    return sorted(set().union(*(definition_for(saga_type).tasks() for saga_type in registered_types())))
+
+
+def order_to_fulfil(**changes) -> OrderToFulfil:
+    """Place-order saga data for an order that exists nowhere: for tests of the engine alone."""
+    fields = {
+        "order_id": uuid.uuid4(),
+        "customer_id": uuid.uuid4(),
+        "total": Decimal("50.00"),
+        "lines": (OrderedLine("KB", 1),),
+        "address": ShipTo(**ADDRESS, country="GB"),
+    }
+    return OrderToFulfil(**{**fields, **changes})
 
 
 TERMINAL_STATES = (Saga.State.COMPLETED, Saga.State.COMPENSATED, Saga.State.FAILED)

@@ -19,13 +19,13 @@ from django.utils import timezone
 from eventlog.models import Event
 from inventory.factories import ProductFactory
 from inventory.models import StockReservation, StockReservationLine
-from orders.sagas import CANCEL_ORDER, DISPATCH_ORDER, PLACE_ORDER
+from orders.sagas import CANCEL_ORDER, DISPATCH_ORDER, PLACE_ORDER, PlacedOrder
 from payments.factories import StaffUserFactory
 from sagas import engine
 from sagas.models import Direction, Failpoint, Saga
 from sagas.protocol import Outcome
 
-from .sagas import answer
+from .sagas import answer, order_to_fulfil
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +46,12 @@ def reply(saga: Saga, step: str, *, attempt: int, outcome: Outcome, direction=Di
 
 def running_place_order() -> Saga:
     """Waiting for its reserve_stock reply."""
-    return engine.saga_start(definition=PLACE_ORDER, subject_id=uuid4(), data={"lines": []})
+    return engine.saga_start(definition=PLACE_ORDER, subject_id=uuid4(), data=order_to_fulfil())
 
 
 def failed_cancel_order() -> Saga:
     """A cancellation whose first step kept failing until the engine gave up."""
-    saga = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data={})
+    saga = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data=PlacedOrder(uuid4()))
     for attempt in range(1, CANCEL_ORDER.steps[0].retry.max_attempts + 1):
         reply(saga, "cancel_shipment", attempt=attempt, outcome=Outcome.TRANSIENT, error="carrier API down")
     saga.refresh_from_db()
@@ -60,7 +60,7 @@ def failed_cancel_order() -> Saga:
 
 
 def completed_dispatch() -> Saga:
-    saga = engine.saga_start(definition=DISPATCH_ORDER, subject_id=uuid4(), data={})
+    saga = engine.saga_start(definition=DISPATCH_ORDER, subject_id=uuid4(), data=PlacedOrder(uuid4()))
     for step in DISPATCH_ORDER.steps:
         reply(saga, step.name, attempt=1, outcome=Outcome.SUCCEEDED, result={})
     saga.refresh_from_db()
@@ -101,7 +101,7 @@ def sagas_by_age():
     fresh = running_place_order()
     overdue = running_place_order()
     hours_old = running_place_order()
-    days_old = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data={})
+    days_old = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data=PlacedOrder(uuid4()))
     # The engine cannot age a saga, so the clock is moved by hand.
     Saga.objects.filter(pk=overdue.pk).update(
         created_at=now - timedelta(hours=2), deadline_at=now - timedelta(minutes=1)
@@ -214,7 +214,7 @@ def test_retry_action_skips_a_completed_saga(operator_client):
 
 def test_compensate_action_aborts_a_running_place_order_and_skips_a_cancellation(operator_client):
     stuck = running_place_order()
-    cancellation = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data={})
+    cancellation = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data=PlacedOrder(uuid4()))
 
     response = run_action(operator_client, "compensate_stuck", stuck, cancellation)
 

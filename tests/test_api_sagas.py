@@ -2,16 +2,20 @@ import uuid
 
 import pytest
 
-from orders.sagas import CANCEL_ORDER, PLACE_ORDER
+from orders.sagas import CANCEL_ORDER, PLACE_ORDER, PlacedOrder
 from sagas import engine
+
+from .sagas import order_to_fulfil
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def sagas():
-    placing = engine.saga_start(definition=PLACE_ORDER, subject_id=uuid.uuid4(), data={"order_id": "1"})
-    cancelling = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid.uuid4(), data={"order_id": "2"})
+    placing = engine.saga_start(definition=PLACE_ORDER, subject_id=uuid.uuid4(), data=order_to_fulfil())
+    cancelling = engine.saga_start(
+        definition=CANCEL_ORDER, subject_id=uuid.uuid4(), data=PlacedOrder(uuid.uuid4())
+    )
     return placing, cancelling
 
 

@@ -67,5 +67,22 @@ def test_a_plain_worker_consumes_every_queue():
     }
 
 
+def test_every_step_names_a_participant_that_carries_out_its_command():
+    from sagas.definition import definition_for, registered_types
+
+    celery_app.loader.import_default_modules()
+    for saga_type in registered_types():
+        for step in definition_for(saga_type).steps:
+            for builder in (step.command, step.compensation):
+                if builder is None:
+                    continue
+                command_class = builder.__self__
+                task = celery_app.tasks.get(command_class.TASK)
+                assert task is not None, f"{saga_type}.{step.name}: no participant for {command_class.TASK}"
+                assert task.command_class is command_class, (
+                    f"{command_class.TASK} carries out another command"
+                )
+
+
 def test_beat_schedules_the_heartbeat():
     assert celery_app.conf.beat_schedule["worker-heartbeat"]["task"] == "ops.heartbeat"

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders.models import Order
-from orders.sagas import CANCEL_ORDER
+from orders.sagas import CANCEL_ORDER, PlacedOrder
 from orders.services import order_place
 from payments.factories import StaffUserFactory
 from readmodels import wiring
@@ -58,7 +58,7 @@ def out_of_stock_order(customer, sku="KB"):
 
 
 def failed_cancellation():
-    saga = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data={})
+    saga = engine.saga_start(definition=CANCEL_ORDER, subject_id=uuid4(), data=PlacedOrder(uuid4()))
     for attempt in range(1, CANCEL_ORDER.steps[0].retry.max_attempts + 1):
         reply(saga.pk, "cancel_shipment", Outcome.TRANSIENT, attempt=attempt, error="carrier API down")
     return Saga.objects.get(pk=saga.pk)

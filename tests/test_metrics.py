@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops import read_side
 from readmodels import wiring
 from readmodels.models import ProjectorCheckpoint
 from sagas.models import SagaStep
@@ -182,6 +183,8 @@ def test_metrics_move_when_an_order_completes_on_a_real_worker(saga_processes):
 
     response = client.post("/api/orders/", order_body([("KB", 1)]), format="json")
     wait_for_saga(response.json()["saga_id"], processes=saga_processes)
+    # Read-model figures follow the saga once the projection runner has applied its events.
+    wait_for(read_side.caught_up, timeout=30, what="projection to reach the head of the log")
     after = scrape()
 
     def moved(name, **labels):

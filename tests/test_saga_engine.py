@@ -1,20 +1,31 @@
 """The engine's decisions, one reply at a time, in one process. Sends are recorded instead of
 published; the end-to-end tests run the same code against a real worker."""
 
+from __future__ import annotations
+
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 from django.utils import timezone
 
+from inventory.contracts import ReserveStock, StockLine
 from inventory.models import Product
-from orders.sagas import CANCEL_ORDER, PLACE_ORDER
+from orders.contracts import ConfirmOrder
+from orders.sagas import CANCEL_ORDER, PLACE_ORDER, PlacedOrder
+from payments.contracts import ChargePayment
 from sagas import engine, publishing
+from sagas.contracts import Command
 from sagas.definition import Recovery, RetryPolicy, SagaDefinition, Step, register
 from sagas.models import Direction, Saga, SagaStep, StepReceipt
 from sagas.participant import execute_once
 from sagas.protocol import MalformedMessage, Outcome, StepCommand, StepReply, StepResult
 from sagas.tasks import record_reply
+from shipping.contracts import ScheduleShipment
+
+from .sagas import order_to_fulfil
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -28,8 +39,33 @@ def sent(monkeypatch):
     publishing.install(previous)
 
 
-def start(definition=PLACE_ORDER, **data):
-    return engine.saga_start(definition=definition, subject_id=uuid.uuid4(), data={"order_id": "o-1", **data})
+def start(definition=PLACE_ORDER):
+    data = order_to_fulfil() if definition is PLACE_ORDER else PlacedOrder(uuid.uuid4())
+    return engine.saga_start(definition=definition, subject_id=uuid.uuid4(), data=data)
+
+
+@dataclass(frozen=True)
+class DoA(Command):
+    TASK: ClassVar[str] = "test.a"
+
+    @classmethod
+    def for_saga(cls, data) -> DoA:
+        return cls()
+
+
+@dataclass(frozen=True)
+class UndoA(DoA):
+    TASK: ClassVar[str] = "test.undo_a"
+
+
+@dataclass(frozen=True)
+class DoB(DoA):
+    TASK: ClassVar[str] = "test.b"
+
+
+@dataclass(frozen=True)
+class NoData:
+    pass
 
 
 def reply(saga, outcome, *, step=None, direction=Direction.FORWARD, attempt=1, error_code="", result=None):
@@ -56,19 +92,29 @@ def test_start_records_the_accepting_step_and_sends_the_first_command(
     assert saga.state == Saga.State.RUNNING
     assert saga.current_step == "reserve_stock"
     assert SagaStep.objects.get(saga=saga, name="place_order").status == SagaStep.Status.SUCCEEDED
-    assert sent == [
-        (
-            "inventory.reserve_stock",
-            {
-                "saga_id": str(saga.pk),
-                "step": "reserve_stock",
-                "direction": "FORWARD",
-                "attempt": 1,
-                "data": saga.data,
-                "business_failures": ["OUT_OF_STOCK"],
-            },
-        )
-    ]
+    [(task, message)] = sent
+    assert task == "inventory.reserve_stock"
+    assert message["saga_id"] == str(saga.pk)
+    assert (message["step"], message["direction"], message["attempt"]) == ("reserve_stock", "FORWARD", 1)
+    assert message["business_failures"] == ["OUT_OF_STOCK"]
+    order = PLACE_ORDER.load(saga.data)
+    assert ReserveStock.from_data(message["data"]) == ReserveStock(order.order_id, (StockLine("KB", 1),))
+
+
+def test_each_step_is_sent_the_command_its_definition_builds(sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        saga = start()
+        for _ in range(3):
+            saga = reply(saga, Outcome.SUCCEEDED)
+    order = PLACE_ORDER.load(saga.data)
+
+    commands = [StepCommand.from_message(task, message) for task, message in sent]
+
+    assert ChargePayment.from_data(commands[1].data) == ChargePayment(
+        order.order_id, order.customer_id, order.total
+    )
+    assert ScheduleShipment.from_data(commands[2].data).address.country == "GB"
+    assert ConfirmOrder.from_data(commands[3].data) == ConfirmOrder(order.order_id)
 
 
 def test_nothing_is_sent_before_the_transaction_commits(sent, django_capture_on_commit_callbacks):
@@ -232,11 +278,15 @@ def test_a_broker_error_after_commit_is_logged_not_raised(monkeypatch, caplog):
 
 def test_definitions_are_checked():
     with pytest.raises(ValueError, match="unique"):
-        SagaDefinition("bad", steps=(Step("a", "x.a"), Step("a", "x.b")))
+        SagaDefinition("bad", NoData, steps=(Step("a", DoA.for_saga), Step("a", DoB.for_saga)))
     with pytest.raises(ValueError, match="two different"):
-        register(SagaDefinition("place_order", steps=(Step("a", "x.a"),)))
-    with pytest.raises(ValueError, match="only the first step may lack an action, not b"):
-        SagaDefinition("bad", steps=(Step("a", None), Step("b", None), Step("c", "x.c")))
+        register(SagaDefinition("place_order", NoData, steps=(Step("a", DoA.for_saga),)))
+    with pytest.raises(ValueError, match="only the first step may lack a command, not b"):
+        SagaDefinition("bad", NoData, steps=(Step("a", None), Step("b", None), Step("c", DoA.for_saga)))
+    with pytest.raises(ValueError, match="must be a classmethod of a Command"):
+        Step("a", lambda data: DoA())
+    with pytest.raises(TypeError, match="place_order takes OrderToFulfil, not dict"):
+        engine.saga_start(definition=PLACE_ORDER, subject_id=None, data={"order_id": "o-1"})
 
 
 def test_retry_delays_grow_and_stay_under_the_cap():
@@ -376,10 +426,11 @@ def test_an_operator_retry_succeeds_once_the_cause_of_an_undeclared_failure_is_f
     definition = register(
         SagaDefinition(
             f"retry_{recovery.lower()}",
+            NoData,
             recovery=recovery,
             steps=(
-                Step("a", "test.a", compensation="test.undo_a"),
-                Step("b", "test.b", business_failures=frozenset({"NO"})),
+                Step("a", DoA.for_saga, compensation=UndoA.for_saga),
+                Step("b", DoB.for_saga, business_failures=frozenset({"NO"})),
             ),
         )
     )
@@ -400,7 +451,7 @@ def test_an_operator_retry_succeeds_once_the_cause_of_an_undeclared_failure_is_f
                 engine.reply_record(sent_command.reply(execute_once(handlers[task], sent_command)))
 
     with django_capture_on_commit_callbacks(execute=True):
-        saga = engine.saga_start(definition=definition, subject_id=None, data={})
+        saga = engine.saga_start(definition=definition, subject_id=None, data=NoData())
     deliver_until_quiet()
     saga.refresh_from_db()
     assert saga.state == Saga.State.FAILED

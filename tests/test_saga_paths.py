@@ -166,3 +166,23 @@ def test_the_remote_path_answers_a_redelivered_command_from_its_receipt(
     assert [reply_task for reply_task, _ in sent] == [REPLY_TASK, REPLY_TASK]
     assert sent[0][1] == sent[1][1], "the copy answered exactly what the first delivery answered"
     assert StepReceipt.objects.count() == 1
+
+
+def test_a_malformed_command_changes_nothing_and_is_retried_as_transient(
+    settings, sent, django_capture_on_commit_callbacks, capsys
+):
+    settings.SAGA_REMOTE_CONTEXTS = frozenset()
+    current_app.loader.import_default_modules()
+    order = place(django_capture_on_commit_callbacks)
+    task, message = sent.pop(0)
+    broken = {**message, "data": {"order_id": message["data"]["order_id"], "lines": [{"sku": "KB"}]}}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        current_app.tasks[task].run(**broken)
+
+    reserve = SagaStep.objects.get(saga_id=order.saga_id, name="reserve_stock")
+    assert reserve.attempts == 2
+    assert "missing required field `quantity`" in reserve.history[0]["error"]
+    assert f"saga {order.saga_id}: malformed command refused" in capsys.readouterr().err
+    assert not StepReceipt.objects.exists()
+    assert [task for task, _ in sent] == ["inventory.reserve_stock"], "the step is sent again"

@@ -26,6 +26,7 @@ from .sagas import (
     assert_invariants,
     assert_nothing_rescued,
     order_body,
+    participant_tasks,
     rescues,
     wait_for_order,
     wait_for_saga,
@@ -34,19 +35,7 @@ from .sagas import (
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
 
-PARTICIPANT_TASKS = (
-    "inventory.reserve_stock",
-    "inventory.release_stock",
-    "inventory.ship_stock",
-    "payments.charge_payment",
-    "payments.refund_payment",
-    "shipping.schedule_shipment",
-    "shipping.cancel_shipment",
-    "shipping.dispatch_shipment",
-    "orders.confirm_order",
-    "orders.reject_order",
-    "orders.mark_cancelled",
-)
+PARTICIPANT_TASKS = participant_tasks()
 
 
 @pytest.fixture
