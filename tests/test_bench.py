@@ -41,3 +41,30 @@ def test_a_small_benchmark_runs_and_keeps_the_books(monkeypatch, tmp_path):
     assert run["sagas_per_second"] > 0
     assert report["calibration"]["round_trips_per_second"] > 0
     assert report["reads"]["errors"] == 0
+
+
+def test_our_rate_is_printed_as_a_ratio_of_a_peer_run_from_the_same_sitting(tmp_path):
+    from django.core.management.base import CommandError
+
+    from ops.management.commands.bench_sagas import peer_ratios
+
+    output = tmp_path / "peer.log"
+    metrics = {
+        "peer": "dbos",
+        "mode": "queue",
+        "participants": "transaction",
+        "concurrency": 16,
+        "sagas_per_s": 40.0,
+    }
+    output.write_text("a table\nPEER_METRICS " + json.dumps(metrics) + "\n")
+
+    peer = peer_ratios(str(output), [{"workers": 2, "sagas_per_second": 50.0}])
+
+    assert peer == {
+        "label": "dbos queue transaction C=16",
+        "sagas_per_second": 40.0,
+        "ratios": [{"workers": 2, "ratio": 1.25}],
+    }
+    output.write_text("no metrics here\n")
+    with pytest.raises(CommandError, match="no PEER_METRICS line"):
+        peer_ratios(str(output), [])

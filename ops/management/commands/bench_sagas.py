@@ -74,6 +74,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", dest="json_path", help="Write every figure to this file.")
         parser.add_argument("--plot", dest="plot_path", help="Draw the scaling curves into this SVG file.")
+        parser.add_argument(
+            "--peer",
+            dest="peer_paths",
+            action="append",
+            default=[],
+            help="Output of a peer run in the same sitting (its PEER_METRICS line): print our sagas/s as a ratio of it.",
+        )
 
     def handle(self, *args, **options):
         self.options = options
@@ -91,6 +98,7 @@ class Command(BaseCommand):
         if options["reads"]:
             with self._web(True) as web:
                 report["reads"] = self._reads(web.url)
+        report["peers"] = [peer_ratios(path, report["runs"]) for path in options["peer_paths"]]
         violations = [f"{c.name}: {c.detail}" for c in invariants.run_all(rebuild=False) if not c.ok]
         report["invariants"] = violations or "ok"
         self._print(report)
@@ -149,7 +157,9 @@ class Command(BaseCommand):
             self._wait_until_done(started_at)
         cost = counters.delta()
         figures = measure.saga_figures(started_at)
-        sagas = figures["sagas"] or 1
+        sagas = figures["sagas"]
+        if not sagas:
+            raise CommandError("no saga ended in this run: there is no per-saga figure to report")
         figures.update(
             workers=workers,
             lines=lines,
@@ -278,7 +288,31 @@ class Command(BaseCommand):
                 f"reads: {reads_['requests_per_second']} req/s, p50 {reads_['latency_ms']['p50']} ms, "
                 f"p99 {reads_['latency_ms']['p99']} ms, errors {reads_['errors']} ({reads_['client']})"
             )
+        for peer in report.get("peers", []):
+            write(
+                f"vs peer {peer['label']}: {peer['sagas_per_second']} sagas/s; "
+                + ", ".join(f"{run['workers']} workers: {run['ratio']}x" for run in peer["ratios"])
+            )
         write(f"invariants: {report['invariants']}")
+
+
+def peer_ratios(path: str, runs: list[dict]) -> dict:
+    """Our sagas/s over the peer's, from the ``PEER_METRICS {json}`` line its harness prints."""
+    lines = [line for line in Path(path).read_text().splitlines() if line.startswith("PEER_METRICS ")]
+    if not lines:
+        raise CommandError(
+            f"{path} has no PEER_METRICS line: is it the output of ../shared/peers/dbos_saga.py?"
+        )
+    peer = json.loads(lines[-1].removeprefix("PEER_METRICS "))
+    rate = peer["sagas_per_s"]
+    return {
+        "label": f"{peer['peer']} {peer['mode']} {peer['participants']} C={peer['concurrency']}",
+        "sagas_per_second": rate,
+        "ratios": [
+            {"workers": run["workers"], "ratio": round(run["sagas_per_second"] / rate, 2) if rate else None}
+            for run in runs
+        ],
+    }
 
 
 def _show(value) -> str:
