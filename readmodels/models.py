@@ -34,12 +34,16 @@ class ProjectorCheckpoint(models.Model):
 class ProjectionRunner(models.Model):
     """The projection runner's pulse, one row: how many runs have started, and the last one.
 
-    A process that commits events asks for a run only when none it asked for is still due: it
-    reads ``runs_started`` and compares it with the count it saw when it last asked.
+    A process that commits events reads it to decide whether to ask for a run: not while one is
+    running (it looks for new events once more after it ends), nor while the one it asked for
+    last has not started (``runs_started`` has not moved past the count it saw then).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     runs_started = models.PositiveBigIntegerField(default=0)
+    running = models.BooleanField(
+        default=False, help_text="A run is draining the log; it looks again after it ends."
+    )
     last_run_started_at = models.DateTimeField(null=True, blank=True)
     last_run_finished_at = models.DateTimeField(null=True, blank=True)
     last_run_applied = models.PositiveIntegerField(default=0)

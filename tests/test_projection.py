@@ -81,6 +81,32 @@ def test_commits_only_wake_the_runner_and_many_commits_share_one_run(staff_clien
     assert wake_ups == [0, 1], "a commit after the run started asks for another"
 
 
+def test_a_commit_at_the_end_of_a_run_asks_for_nothing_and_the_run_finds_it(monkeypatch):
+    """The hardest moment: the run has read the head for the last time and not yet said it
+    ended, so the commit sees it running and leaves its events to it."""
+    wake_ups = []
+    runner.install_waker(lambda: wake_ups.append("asked"))
+    with projection_paused():
+        add_product("KB", stock=3)
+    mark = runner._mark
+    committed_at_the_end = []
+
+    def commit_then_mark(*, running, applied=0):
+        if not running and not committed_at_the_end:
+            committed_at_the_end.append(add_product("MS", stock=2))
+        mark(running=running, applied=applied)
+
+    monkeypatch.setattr(runner, "_mark", commit_then_mark)
+
+    wiring.run()
+
+    assert committed_at_the_end
+    assert wake_ups == [], "the run was running: the commit left its events to it"
+    assert set(ProductAvailability.objects.values_list("sku", flat=True)) == {"KB", "MS"}
+    assert runner.pulse().runs_started == 2, "it looked again after it ended, and ran once more"
+    assert not runner.pulse().running
+
+
 def test_events_of_an_unknown_type_are_skipped_and_counted():
     add_product("KB")
     with transaction.atomic():
