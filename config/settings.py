@@ -48,7 +48,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 INSTALLED_APPS = [
     # ops first: its `migrate` replaces Django's so one command migrates both databases.
     "ops",
-    "django.contrib.admin",
+    # Django's admin with a throttled login form (config.admin.OperationsAdminSite).
+    "config.apps.OperationsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -199,6 +200,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "60/minute")},
+    # Throttles identify a client by the connection's address; X-Forwarded-For counts only when
+    # this many proxies of ours stand in front and append to it. A client-supplied header is not
+    # an identity: trusting it by default would hand out a fresh budget per forged address.
+    "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", 0)),
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
 }
 
