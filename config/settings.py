@@ -351,6 +351,9 @@ CELERY_BEAT_SCHEDULE["purge-idempotency-records"] = {
 READMODELS_CATCH_UP_SECONDS = float(os.environ.get("READMODELS_CATCH_UP_SECONDS", 2))
 # How long a query with X-Min-Event-Position waits for the read models before answering 503.
 READMODELS_CONSISTENCY_WAIT_SECONDS = float(os.environ.get("READMODELS_CONSISTENCY_WAIT_SECONDS", 5))
+# How many such requests one web process lets wait at once; the others answer 503 at once, so
+# waiting never takes every thread (gunicorn.conf.py runs more threads than this).
+READMODELS_CONSISTENCY_MAX_WAITING = 2
 CELERY_BEAT_SCHEDULE["readmodels-catch-up"] = {
     "task": "readmodels.catch_up",
     "schedule": READMODELS_CATCH_UP_SECONDS,
