@@ -141,6 +141,7 @@ def test_anonymous_methods_and_paths_fold_into_bounded_labels():
     for index in range(5):
         client.generic(f"XFOO{index}", "/healthz")
         client.get(f"/no-such-page-{index}/")
+        client.get(f"/api/no-such-thing-{index}/")
 
     after = {key for key in scrape(client) if key[0] == "http_request_duration_seconds_count"}
 
