@@ -1,7 +1,6 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 
 from .parsers import BoundedJSONParser
@@ -18,7 +17,7 @@ class TokenObtainApi(ObtainAuthToken):
     # No authentication here: a stale token a client still sends must not block getting a new one.
     authentication_classes = []
     permission_classes = [AllowAny]
-    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser]
     throttle_classes = [LoginRateThrottle]
 
     @extend_schema(
