@@ -156,6 +156,16 @@ def test_decimal_strings_need_digits(openapi):
             assert not pattern.match(malformed), (name, malformed)
 
 
+def test_a_price_is_positive_in_the_schema_as_on_the_server(openapi):
+    price = re.compile(
+        openapi["components"]["schemas"]["ProductCreateInputRequest"]["properties"]["price"]["pattern"]
+    )
+
+    assert [bool(price.match(value)) for value in ("0.01", "1", "10.50", "0.00", "0", "-1.00")] == [
+        True, True, True, False, False, False,
+    ]  # fmt: skip
+
+
 def test_the_security_scheme_and_readme_name_the_token_prefix(openapi):
     scheme = openapi["components"]["securitySchemes"]["tokenAuth"]
     readme = (ROOT / "README.md").read_text()
