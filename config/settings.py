@@ -153,6 +153,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Project-wide assets that belong to no app (the API docs' logo).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 # With DJANGO_DEBUG false, `collectstatic` must have filled this (make run and the image do).
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
 STORAGES = {
