@@ -31,7 +31,6 @@ def test_the_saga_list_at_1400_pixels_shows_short_ids_and_the_created_column(bro
     expect(rows).to_have_count(Saga.objects.count())
     visible_right = page.locator("#changelist .results").bounding_box()
     created = page.locator("#result_list th.column-created_at").bounding_box()
-    browsing.screenshot("saga-changelist", page.locator("#changelist"))
     assert created["x"] + created["width"] <= visible_right["x"] + visible_right["width"]
     for order in orders:
         row = rows.filter(has=page.locator(f"a[href*='{order.saga_id}']"))
