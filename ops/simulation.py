@@ -287,7 +287,14 @@ class Simulation:
         for order in self.placed:
             if order.settled:
                 continue
-            answer = self._request(self.shop.staff_token, "GET", f"/api/orders/{order.order_id}/")
+            path = f"/api/orders/{order.order_id}/"
+            status, answer = self.api.call(self.shop.staff_token, "GET", path)
+            if status == 404:
+                # Placed (the command answered 202) but not projected yet: the read models follow
+                # the write side, so the next poll looks again.
+                continue
+            if status >= 300:
+                raise ApiError(f"GET {path} answered {status}: {answer}")
             order.status = answer["status"]
             order.reason = (answer["failure_reason"] or "").partition(":")[0]
             if order.scenario.follow_up and order.status == "CONFIRMED" and not order.followed_up:

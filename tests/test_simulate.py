@@ -11,7 +11,17 @@ from django.core.management import CommandError, call_command
 
 from inventory.models import Product
 from inventory.services import product_restock
-from ops.simulation import DEFAULT_MIX, SCENARIOS, SOLD_OUT, parse_mix, plan, prepare_shop
+from ops.simulation import (
+    DEFAULT_MIX,
+    SCENARIOS,
+    SOLD_OUT,
+    PlacedOrder,
+    Shop,
+    Simulation,
+    parse_mix,
+    plan,
+    prepare_shop,
+)
 
 from .processes import child_env, free_port, start_web, wait_for
 
@@ -63,6 +73,30 @@ def test_shares_that_do_not_divide_go_to_the_largest_remainders():
 
     assert sum(counts.values()) == 7
     assert abs(counts["declined"] - counts["confirmed"]) == 1
+
+
+class ReadSideCatchingUp:
+    """The query API as a client sees it just after placing an order: not there, then there."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+
+    def call(self, token, method, path, body=None, **headers):
+        return self.answers.pop(0)
+
+
+def test_an_order_not_yet_projected_is_polled_again():
+    api = ReadSideCatchingUp(
+        (404, {"detail": "Not found."}), (200, {"status": "CONFIRMED", "failure_reason": None})
+    )
+    shop = Shop("staff", "shopper", "broke", skus=("KB",), sold_out_sku="SOLD", position=0)
+    simulation = Simulation(api=api, shop=shop, scenarios=[], rate=0, rng=random.Random(1))
+    simulation.placed.append(PlacedOrder("an-order", SCENARIOS["confirmed"]))
+
+    simulation._poll()
+    assert simulation.placed[0].status == "PENDING"
+    simulation._poll()
+    assert simulation.placed[0].status == "CONFIRMED"
 
 
 def test_the_command_refuses_a_wrong_mix_before_touching_anything():
