@@ -1,7 +1,31 @@
+import math
+
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
+
+from .throttling import LoginRateThrottle
+
+
+class OperationsAdminSite(admin.AdminSite):
+    """The admin, whose login form draws on the same guess budget as ``POST /api/auth/token/``:
+    otherwise the form would be the unthrottled way to guess a staff password."""
+
+    def login(self, request, extra_context=None):
+        if request.method == "POST":
+            throttle = LoginRateThrottle()
+            if not throttle.allow_request(request, None):
+                retry_after = math.ceil(throttle.wait() or 1)
+                response = HttpResponse(
+                    f"Too many login attempts; try again in {retry_after} seconds.",
+                    status=429,
+                    content_type="text/plain; charset=utf-8",
+                )
+                response["Retry-After"] = str(retry_after)
+                return response
+        return super().login(request, extra_context)
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):

@@ -1,7 +1,9 @@
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found, server_error
 
 from .exceptions import RETRY_AFTER_SECONDS
@@ -26,3 +28,29 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing; a CSRF refusal would answer an HTML page instead of JSON
+def api_path_not_found(request, *args, **kwargs):
+    """The last pattern under /api/: whatever no other pattern matched answers JSON.
+
+    Django's handler404 is skipped when DEBUG is on (the debug page lists every URL pattern
+    instead), and a malformed id such as ``/api/orders/not-a-uuid/`` fails the resolver before
+    any view runs; matching it here answers JSON in both modes. Matching everything also
+    takes the work of APPEND_SLASH, which this pattern defeats: a safe request that only
+    lacks its slash is redirected, any other is told where it meant to go.
+    """
+    with_slash = f"{request.path}/"
+    if not request.path.endswith("/") and _is_a_real_path(with_slash):
+        if request.method in ("GET", "HEAD"):
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(f"{with_slash}?{query}" if query else with_slash)
+        return JsonResponse({"detail": f"Not found. Did you mean {with_slash}?"}, status=404)
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def _is_a_real_path(path: str) -> bool:
+    try:
+        return resolve(path).func is not api_path_not_found
+    except Resolver404:
+        return False

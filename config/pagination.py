@@ -16,3 +16,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if len(raw) > 1 or not raw[0].isdigit() or int(raw[0]) < 1:
             raise ValidationError({self.page_size_query_param: ["Send one positive integer (at most 100)."]})
         return min(int(raw[0]), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        bounds = {"page": {"minimum": 1}, self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size}}
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters

@@ -48,7 +48,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 INSTALLED_APPS = [
     # ops first: its `migrate` replaces Django's so one command migrates both databases.
     "ops",
-    "django.contrib.admin",
+    # Django's admin with a throttled login form (config.admin.OperationsAdminSite).
+    "config.apps.OperationsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"admin_lists": "config.admin_lists"},
         },
     },
 ]
@@ -152,6 +154,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Project-wide assets that belong to no app (the API docs' logo).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 # With DJANGO_DEBUG false, `collectstatic` must have filled this (make run and the image do).
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
 STORAGES = {
@@ -199,6 +203,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "60/minute")},
+    # Throttles identify a client by the connection's address; X-Forwarded-For counts only when
+    # this many proxies of ours stand in front and append to it. A client-supplied header is not
+    # an identity: trusting it by default would hand out a fresh budget per forged address.
+    "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", 0)),
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
 }
 
@@ -346,6 +354,9 @@ CELERY_BEAT_SCHEDULE["purge-idempotency-records"] = {
 READMODELS_CATCH_UP_SECONDS = float(os.environ.get("READMODELS_CATCH_UP_SECONDS", 2))
 # How long a query with X-Min-Event-Position waits for the read models before answering 503.
 READMODELS_CONSISTENCY_WAIT_SECONDS = float(os.environ.get("READMODELS_CONSISTENCY_WAIT_SECONDS", 5))
+# How many such requests one web process lets wait at once; the others answer 503 at once, so
+# waiting never takes every thread (gunicorn.conf.py runs more threads than this).
+READMODELS_CONSISTENCY_MAX_WAITING = 2
 CELERY_BEAT_SCHEDULE["readmodels-catch-up"] = {
     "task": "readmodels.catch_up",
     "schedule": READMODELS_CATCH_UP_SECONDS,

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from inventory.api import ProductCreateApi
@@ -18,6 +18,7 @@ from readmodels.api import (
 
 from .auth import TokenObtainApi
 from .composition import command_and_query
+from .errors import api_path_not_found
 
 OrderCollectionApi = command_and_query(query=OrderListApi, command=PlaceOrderApi)
 ProductCollectionApi = command_and_query(query=ProductListApi, command=ProductCreateApi)
@@ -45,6 +46,8 @@ api_patterns = [
         SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"),
         name="redoc",
     ),
+    # Last: anything else under /api/, malformed ids included, answers JSON (config.errors).
+    re_path(r"", api_path_not_found, name="api-not-found"),
 ]
 
 urlpatterns = [

@@ -91,6 +91,7 @@ class Chart:
     y_ticks: list[Tick] = field(default_factory=list)
     legend: list[LegendEntry] = field(default_factory=list)
     empty: bool = False
+    note: str = ""
 
     @property
     def plot_left(self) -> int:
@@ -217,20 +218,39 @@ class Row:
     url: str = ""
 
 
-def horizontal_bars(title: str, rows: Sequence[Row], legend: Sequence[LegendEntry] = ()) -> Chart:
-    """One bar per row, segments side by side, the note at the bar's end."""
+def horizontal_bars(
+    title: str, rows: Sequence[Row], legend: Sequence[LegendEntry] = (), *, log_scale: bool = False
+) -> Chart:
+    """One bar per row, segments side by side, the note at the bar's end.
+
+    With ``log_scale`` a bar's length follows the logarithm of its total, so rows that differ by
+    orders of magnitude all stay visible; its segments still split it in proportion."""
     chart = Chart(title, height=TOP + ROW_HEIGHT * max(len(rows), 1) + 4, legend=list(legend))
     chart.empty = not rows
-    highest = max((sum(segment.value for segment in row.segments) for row in rows), default=0)
-    scale = (chart.plot_right - LABEL_WIDTH - NOTE_WIDTH) / (highest or 1)
-    for index, row in enumerate(rows):
+    if log_scale:
+        chart.note = "Bar lengths on a log scale; hover a bar for its units."
+    measure = (lambda total: math.log10(1 + total)) if log_scale else (lambda total: total)
+    totals = [sum(segment.value for segment in row.segments) for row in rows]
+    longest = max((measure(total) for total in totals), default=0) or 1
+    room = chart.plot_right - LABEL_WIDTH - NOTE_WIDTH
+    for index, (row, total) in enumerate(zip(rows, totals, strict=True)):
         top = TOP + index * ROW_HEIGHT
         chart.labels.append(Label(LABEL_WIDTH - 8, top + ROW_HEIGHT * 0.6, row.label, "end", row.url))
         x = float(LABEL_WIDTH)
+        length = room * measure(total) / longest
         for segment in row.segments:
-            width = segment.value * scale
+            width = length * segment.value / total if total else 0
             if width > 0:
                 chart.rects.append(Rect(x, top + 3, width, ROW_HEIGHT - 8, segment.css, segment.title))
                 x += width
         chart.labels.append(Label(x + 6, top + ROW_HEIGHT * 0.6, row.note))
     return chart
+
+
+def compact_number(value: int) -> str:
+    """``1234`` -> ``1.23k``, ``999999999`` -> ``1B``: short enough for a bar's note."""
+    rounded = float(f"{value:.3g}")  # first, so that 999,999,999 reads 1B, not 1000M
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "k")):
+        if abs(rounded) >= size:
+            return f"{rounded / size:g}{suffix}"
+    return str(value)

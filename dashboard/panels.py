@@ -309,8 +309,8 @@ def stock_chart(snapshot: Snapshot) -> charts.Chart:
                 charts.Segment(level.reserved, "reserved", f"{level.sku}: {level.reserved} reserved"),
                 charts.Segment(level.available, "available", f"{level.sku}: {level.available} available"),
             ],
-            f"{level.available} free of {level.on_hand}"
-            + (f" · {level.ordered} ordered" if snapshot.stock_ranked_by_orders else ""),
+            f"{charts.compact_number(level.available)} free of {charts.compact_number(level.on_hand)}"
+            + (f" · {charts.compact_number(level.ordered)} ordered" if snapshot.stock_ranked_by_orders else ""),
             reverse("admin:readmodels_productavailability_change", args=[quote(level.sku)]),
         )
         for level in snapshot.stock
@@ -322,7 +322,8 @@ def stock_chart(snapshot: Snapshot) -> charts.Chart:
     title = (
         "Stock of the busiest products" if snapshot.stock_ranked_by_orders else "Stock closest to running out"
     )
-    return charts.horizontal_bars(title, rows, legend)
+    # Log scale: one product holding a billion units must not shrink the others' bars to nothing.
+    return charts.horizontal_bars(title, rows, legend, log_scale=True)
 
 
 def sales_chart(days: list[DailySales]) -> charts.Chart:

@@ -1,8 +1,13 @@
+from decimal import Decimal
+
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# Every order's total is charged, and a charge must be positive: a product that costs nothing
+# would make every order for it fail at the payment step.
+MIN_PRICE = Decimal("0.01")
 
 
 class Product(models.Model):
@@ -15,7 +20,7 @@ class Product(models.Model):
         validators=[RegexValidator(SKU_PATTERN, "Use letters, digits, '.', '_' or '-'.")],
     )
     name = models.CharField(max_length=200)
-    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(MIN_PRICE)])
     on_hand = models.PositiveIntegerField(default=0)
     reserved = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -24,7 +29,7 @@ class Product(models.Model):
     class Meta:
         ordering = ["sku"]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="product_on_hand_not_negative"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="product_reserved_not_negative"),
             models.CheckConstraint(

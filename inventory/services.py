@@ -9,7 +9,7 @@ from eventlog.services import event_append
 
 from . import events
 from .contracts import StockLine
-from .models import Product, StockMovement, StockReservation, StockReservationLine
+from .models import MIN_PRICE, Product, StockMovement, StockReservation, StockReservationLine
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class ReservationOutcome:
 
 @transaction.atomic
 def product_create(*, sku: str, name: str, price: Decimal, stock: int) -> Product:
+    if price < MIN_PRICE:
+        raise ValueError(f"a product's price must be at least {MIN_PRICE}, not {price}")
     product = Product.objects.create(sku=sku, name=name, price=price, on_hand=stock)
     if stock:
         StockMovement.objects.create(product=product, kind=StockMovement.Kind.RECEIVED, quantity=stock)

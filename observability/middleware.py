@@ -16,6 +16,13 @@ COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A request id set by a proxy is kept when it looks like one; anything else is replaced.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 UNMATCHED_ROUTE = "unmatched"
+# The catch-all that answers JSON for unknown paths under /api/ (config/urls.py) matches them
+# only so as to answer; for the metrics they are unmatched like any other unknown path.
+API_NOT_FOUND = "api-not-found"
+# Anyone can send any token as a method; each distinct label value is a new series kept for the
+# life of the process, so only the methods HTTP defines get their own.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+OTHER_METHOD = "other"
 
 
 class RequestObservabilityMiddleware:
@@ -32,7 +39,9 @@ class RequestObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             match = request.resolver_match
             HTTP_REQUEST_DURATION.labels(
-                request.method, match.route if match else UNMATCHED_ROUTE, str(response.status_code)
+                request.method if request.method in KNOWN_METHODS else OTHER_METHOD,
+                match.route if match and match.url_name != API_NOT_FOUND else UNMATCHED_ROUTE,
+                str(response.status_code),
             ).observe(elapsed)
             if request.method in COMMAND_METHODS:
                 # After the view, so that the line carries the saga the command started.

@@ -61,7 +61,11 @@ BROKE_SHOPPER = ("broke-shopper", "Brook Broke", Decimal("1.00"))
 # Everyday baskets avoid the one-unit lamp; restocking keeps them from running out by accident.
 LOW_STOCK = 10
 RESTOCK_QUANTITY = 100
-MORE_THAN_ANY_STOCK = 10_000  # the most one order line may ask for
+# The out-of-stock scenario orders a product of its own that only it orders and nobody else
+# restocks, one unit more than it holds, so the shortage does not depend on how much stock
+# the catalogue has. An order line asks for at most 10,000 units.
+SOLD_OUT = ("SIM-SOLD-OUT", "Sold out (demo traffic)", "5.00")
+MAX_LINE_QUANTITY = 10_000
 COUNTRIES = ("GB", "US", "DE", "FR", "NL", "CA")
 UNSERVED_COUNTRY = "XX"
 POLL_INTERVAL = 0.3
@@ -106,6 +110,7 @@ class Shop:
     shopper_token: str
     broke_token: str
     skus: tuple[str, ...]
+    sold_out_sku: str
     # The log's head once the shop exists: its first reads wait for the read models to get there.
     position: int
 
@@ -113,7 +118,7 @@ class Shop:
 def prepare_shop() -> Shop:
     """The catalogue, a staff login for restocks and dispatches, a shopper with ample credit and
     one with almost none. Safe to run again."""
-    for sku, name, price, stock in PRODUCTS:
+    for sku, name, price, stock in (*PRODUCTS, (*SOLD_OUT, 0)):
         if not Product.objects.filter(sku=sku).exists():
             product_create(sku=sku, name=name, price=Decimal(price), stock=stock)
     staff, _ = get_user_model().objects.get_or_create(
@@ -132,7 +137,7 @@ def prepare_shop() -> Shop:
             )
         tokens.append(Token.objects.get_or_create(user=customer.user)[0].key)
     everyday = tuple(sku for sku, *_, stock in PRODUCTS if stock > 1)
-    return Shop(*tokens, skus=everyday, position=event_log_head())
+    return Shop(*tokens, skus=everyday, sold_out_sku=SOLD_OUT[0], position=event_log_head())
 
 
 class ApiError(Exception):
@@ -203,13 +208,18 @@ class Simulation:
     _polled_at: float = 0.0
 
     def run(self, *, timeout: float) -> None:
-        for sku in self.shop.skus:
+        for sku in (*self.shop.skus, self.shop.sold_out_sku):
             self.available[sku] = self._request(
                 self.shop.staff_token,
                 "GET",
                 f"/api/products/{sku}/",
                 **{"X-Min-Event-Position": str(self.shop.position)},
             )["available"]
+        if self.available[self.shop.sold_out_sku] >= MAX_LINE_QUANTITY:
+            raise ApiError(
+                f"{self.shop.sold_out_sku} holds {self.available[self.shop.sold_out_sku]} units: an order "
+                f"line cannot ask for more, so no order for it can run out of stock"
+            )
         interval = 1 / self.rate if self.rate > 0 else 0
         next_at = time.monotonic()
         for scenario in self.scenarios:
@@ -254,9 +264,9 @@ class Simulation:
         return PlacedOrder(answer["order_id"], scenario)
 
     def _basket(self, scenario: Scenario) -> dict[str, int]:
-        skus = self.rng.sample(self.shop.skus, k=self.rng.randint(1, 2))
         if scenario.name == "out_of_stock":
-            return {skus[0]: MORE_THAN_ANY_STOCK}
+            return {self.shop.sold_out_sku: self.available[self.shop.sold_out_sku] + 1}
+        skus = self.rng.sample(self.shop.skus, k=self.rng.randint(1, 2))
         basket = {sku: self.rng.randint(1, 3) for sku in skus}
         # Counted as taken even when the saga will give it back: restocking early is harmless,
         # running out would turn an everyday order into an unplanned OUT_OF_STOCK.
@@ -277,7 +287,14 @@ class Simulation:
         for order in self.placed:
             if order.settled:
                 continue
-            answer = self._request(self.shop.staff_token, "GET", f"/api/orders/{order.order_id}/")
+            path = f"/api/orders/{order.order_id}/"
+            status, answer = self.api.call(self.shop.staff_token, "GET", path)
+            if status == 404:
+                # Placed (the command answered 202) but not projected yet: the read models follow
+                # the write side, so the next poll looks again.
+                continue
+            if status >= 300:
+                raise ApiError(f"GET {path} answered {status}: {answer}")
             order.status = answer["status"]
             order.reason = (answer["failure_reason"] or "").partition(":")[0]
             if order.scenario.follow_up and order.status == "CONFIRMED" and not order.followed_up:

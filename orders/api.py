@@ -18,9 +18,17 @@ from .serializers import PlaceOrderInputSerializer, PlaceOrderOutputSerializer, 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="Makes a retry safe: the same key and body answer the first response again (kept 48 h).",
+)
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[202],
+    required=True,
+    description="The order's URL, the same as `status_url`.",
 )
 CONFLICT = OpenApiResponse(description="The order's status does not allow this command now.")
 
@@ -49,7 +57,7 @@ class PlaceOrderApi(APIView):
             "(reserve stock, charge payment, schedule shipment, confirm). Follow `status_url`."
         ),
         request=PlaceOrderInputSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, LOCATION_HEADER],
         responses={
             202: PlaceOrderOutputSerializer,
             403: OpenApiResponse(description="A customer named another customer."),

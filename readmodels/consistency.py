@@ -1,5 +1,14 @@
-"""Read-your-writes on request: ``X-Min-Event-Position`` makes a query wait for its projection."""
+"""Read-your-writes on request: ``X-Min-Event-Position`` makes a query wait for its projection.
 
+A wait holds a web thread, so it is for positions that exist and will be projected soon: one
+past the head of the log never will be, and answers 400 at once. Only a few requests per
+process may wait at the same time (``READMODELS_CONSISTENCY_MAX_WAITING``); gunicorn runs
+more threads than that (``gunicorn.conf.py``), so waiting requests cannot take every thread
+from the others. A request over the cap answers 503 with ``Retry-After`` at once, as one that
+waited in vain would.
+"""
+
+import threading
 import time
 
 from django.conf import settings
@@ -7,10 +16,13 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 
+from eventlog.services import event_log_head
+
 from .models import ProjectorCheckpoint
 
 HEADER = "X-Min-Event-Position"
-POLL_SECONDS = 0.02
+FIRST_POLL_SECONDS = 0.01
+MAX_POLL_SECONDS = 0.1
 RETRY_AFTER_SECONDS = 1
 
 MAX_POSITION_DIGITS = 18
@@ -20,7 +32,8 @@ MIN_POSITION_PARAMETER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description=(
         "Wait (up to about 5 s) until the read models have applied this event position, e.g. the "
-        "X-Event-Position of a command you just sent; 503 with Retry-After if they have not."
+        "X-Event-Position of a command you just sent; 503 with Retry-After if they have not. "
+        "A position past the newest event in the log answers 400 at once."
     ),
 )
 
@@ -52,12 +65,31 @@ def projected_through(projectors: tuple[str, ...]) -> int:
     return min(positions) if len(positions) == len(projectors) else 0
 
 
+_waiting = threading.BoundedSemaphore(settings.READMODELS_CONSISTENCY_MAX_WAITING)
+
+
 def wait_for(position: int, projectors: tuple[str, ...]) -> None:
+    if projected_through(projectors) >= position:
+        return
+    # Only now, when the read side is behind, does a query look at the write side's log.
+    if position > event_log_head():
+        raise ValidationError({HEADER: ["No event has this position: send an X-Event-Position you received."]})
+    if not _waiting.acquire(blocking=False):
+        raise ProjectionBehind()
+    try:
+        _poll_until_projected(position, projectors)
+    finally:
+        _waiting.release()
+
+
+def _poll_until_projected(position: int, projectors: tuple[str, ...]) -> None:
     deadline = time.monotonic() + settings.READMODELS_CONSISTENCY_WAIT_SECONDS
+    pause = FIRST_POLL_SECONDS
     while projected_through(projectors) < position:
         if time.monotonic() >= deadline:
             raise ProjectionBehind()
-        time.sleep(POLL_SECONDS)
+        time.sleep(pause)
+        pause = min(pause * 2, MAX_POLL_SECONDS)
 
 
 class ConsistentReadMixin:

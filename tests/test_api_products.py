@@ -1,10 +1,12 @@
 import json
+from decimal import Decimal
 
 import pytest
 
 from eventlog.models import Event
 from inventory.factories import ProductFactory
 from inventory.models import Product, StockMovement
+from inventory.services import product_create
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +46,8 @@ def test_unknown_fields_are_ignored(staff_client):
     ("body", "field"),
     [
         ({**NEW_PRODUCT, "price": "-1.00"}, "price"),
+        ({**NEW_PRODUCT, "price": "0.00"}, "price"),
+        ({**NEW_PRODUCT, "price": 0}, "price"),
         ({**NEW_PRODUCT, "price": "abc"}, "price"),
         ({**NEW_PRODUCT, "price": "1.999"}, "price"),
         ({**NEW_PRODUCT, "stock": -3}, "stock"),
@@ -166,3 +170,17 @@ def test_malformed_bodies_never_answer_500(staff_client, payload, content_type, 
 
     assert response.status_code == expected
     assert state_counts() == before
+
+
+def test_a_free_product_is_refused_with_the_reason(staff_client):
+    response = staff_client.post("/api/products/", {**NEW_PRODUCT, "price": "0.00"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"price": ["A price must be at least 0.01: every order is charged its total."]}
+
+
+def test_the_service_refuses_a_free_product_too():
+    with pytest.raises(ValueError, match=r"at least 0\.01"):
+        product_create(sku="FREE", name="Free", price=Decimal("0.00"), stock=1)
+
+    assert not Product.objects.filter(sku="FREE").exists()

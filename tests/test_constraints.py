@@ -37,6 +37,13 @@ def test_stock_never_goes_negative_nor_reserves_more_than_on_hand():
     assert not refused(lambda: rows.update(reserved=2))
 
 
+def test_a_product_costs_something():
+    rows = Product.objects.filter(pk=ProductFactory().pk)
+
+    assert refused(lambda: rows.update(price=Decimal("0.00")))
+    assert not refused(lambda: rows.update(price=Decimal("0.01")))
+
+
 def test_sku_is_unique():
     ProductFactory(sku="KB-1")
 

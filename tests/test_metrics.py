@@ -134,6 +134,24 @@ def test_http_latency_is_observed_by_url_pattern_not_by_path():
 
 
 @pytest.mark.django_db(databases=["default", "read"])
+def test_anonymous_methods_and_paths_fold_into_bounded_labels():
+    client = Client()
+    scrape(client)  # so that the scrape's own series exists before counting new ones
+    before = {key for key in scrape(client) if key[0] == "http_request_duration_seconds_count"}
+    for index in range(5):
+        client.generic(f"XFOO{index}", "/healthz")
+        client.get(f"/no-such-page-{index}/")
+        client.get(f"/api/no-such-thing-{index}/")
+
+    after = {key for key in scrape(client) if key[0] == "http_request_duration_seconds_count"}
+
+    new_series = {dict(labels)["method"] + " " + dict(labels)["route"] for _, labels in after - before}
+    assert new_series <= {"other healthz", "GET unmatched"}
+    folded = value(scrape(client), "http_request_duration_seconds_count", method="other", route="healthz", status="405")
+    assert folded >= 5
+
+
+@pytest.mark.django_db(databases=["default", "read"])
 def test_a_database_that_does_not_answer_leaves_the_http_figures(monkeypatch):
     from django.db import DatabaseError
 

@@ -1,6 +1,7 @@
 """Query endpoints over the read models, filled through the write side."""
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -209,11 +210,25 @@ def test_a_malformed_min_event_position_is_400(world, staff_client, header):
 
 def test_a_position_the_projection_has_not_reached_is_503_with_retry_after(world, staff_client, settings):
     settings.READMODELS_CONSISTENCY_WAIT_SECONDS = 0.2
+    with projection_paused():
+        restock = staff_client.post("/api/products/MS/restock/", {"quantity": 3}, format="json")
 
-    response = staff_client.get("/api/orders/", HTTP_X_MIN_EVENT_POSITION="999999999")
+    response = staff_client.get("/api/products/MS/", HTTP_X_MIN_EVENT_POSITION=restock["X-Event-Position"])
 
     assert response.status_code == 503
     assert int(response["Retry-After"]) >= 1
+
+
+def test_a_position_past_the_head_of_the_log_is_400_at_once(world, staff_client, settings):
+    settings.READMODELS_CONSISTENCY_WAIT_SECONDS = 5
+    head = staff_client.post("/api/products/MS/restock/", {"quantity": 3}, format="json")["X-Event-Position"]
+
+    started = time.monotonic()
+    response = staff_client.get("/api/orders/", HTTP_X_MIN_EVENT_POSITION=str(int(head) + 1))
+
+    assert response.status_code == 400
+    assert "X-Min-Event-Position" in response.json()
+    assert time.monotonic() - started < 1
 
 
 def test_a_query_right_after_a_command_sees_the_command(world, staff_client):

@@ -86,8 +86,10 @@ class Browsing:
         )
 
     def elsewhere(self) -> list[str]:
-        """Requests to anywhere but the application (inline data: URLs aside)."""
-        return [url for url in self.requested if not url.startswith((self.base_url, "data:"))]
+        """Requests to anywhere but the application (inline data: URLs and the page's own blob:
+        URLs, such as Redoc's web worker, aside)."""
+        local = (self.base_url, "data:", f"blob:{self.base_url}")
+        return [url for url in self.requested if not url.startswith(local)]
 
     def open(self, path: str) -> None:
         self.page.goto(f"{self.base_url}{path}")

@@ -43,3 +43,18 @@ def test_swagger_ui_places_an_order_with_a_token(browsing):
     assert order.total == Decimal("100.00")
     assert browsing.problems == []
     assert browsing.elsewhere() == [], "every asset comes from the application"
+
+
+def test_redoc_shows_the_schema_with_every_asset_from_the_application(browsing):
+    page = browsing.page
+
+    browsing.open("/api/redoc/")
+
+    expect(page.get_by_role("heading", name="Orders: SAGA + CQRS reference API")).to_be_visible()
+    expect(page.get_by_role("link", name="API docs by Redocly")).to_be_visible()
+    # Redoc drops its logo when the image fails to load; either way, wait for it to settle.
+    page.wait_for_function(
+        "() => { const logo = document.querySelector(\"img[alt='redocly logo']\"); return !logo || logo.complete; }"
+    )
+    assert browsing.elsewhere() == [], "every asset comes from the application"
+    assert browsing.problems == []
