@@ -18,7 +18,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return min(int(raw[0]), self.max_page_size)
 
     def get_schema_operation_parameters(self, view):
-        bounds = {"page": {"minimum": 1}, self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size}}
+        bounds = {
+            "page": {"minimum": 1},
+            self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size},
+        }
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"].update(bounds.get(parameter["name"], {}))

@@ -16,16 +16,22 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 # Components, not inline schemas, so a generated client has one model for each error body.
-DETAIL = "ErrorDetail", {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
-FIELD_ERRORS = "FieldErrors", {
-    "type": "object",
-    "description": "Field name to a list of messages (DRF's field-error body), or a detail message.",
-    "additionalProperties": True,
-}
+DETAIL = (
+    "ErrorDetail",
+    {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+)
+FIELD_ERRORS = (
+    "FieldErrors",
+    {
+        "type": "object",
+        "description": "Field name to a list of messages (DRF's field-error body), or a detail message.",
+        "additionalProperties": True,
+    },
+)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 EVENT_POSITION_HEADER = {
     "schema": {"type": "integer", "minimum": 0},

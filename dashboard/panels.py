@@ -310,7 +310,11 @@ def stock_chart(snapshot: Snapshot) -> charts.Chart:
                 charts.Segment(level.available, "available", f"{level.sku}: {level.available} available"),
             ],
             f"{charts.compact_number(level.available)} free of {charts.compact_number(level.on_hand)}"
-            + (f" · {charts.compact_number(level.ordered)} ordered" if snapshot.stock_ranked_by_orders else ""),
+            + (
+                f" · {charts.compact_number(level.ordered)} ordered"
+                if snapshot.stock_ranked_by_orders
+                else ""
+            ),
             reverse("admin:readmodels_productavailability_change", args=[quote(level.sku)]),
         )
         for level in snapshot.stock

@@ -10,7 +10,9 @@ class ProductCreateInputSerializer(serializers.Serializer):
         max_digits=12,
         decimal_places=2,
         min_value=MIN_PRICE,
-        error_messages={"min_value": "A price must be at least {min_value}: every order is charged its total."},
+        error_messages={
+            "min_value": "A price must be at least {min_value}: every order is charged its total."
+        },
     )
     stock = serializers.IntegerField(min_value=0, max_value=1_000_000_000, default=0)
 

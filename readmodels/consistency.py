@@ -73,7 +73,9 @@ def wait_for(position: int, projectors: tuple[str, ...]) -> None:
         return
     # Only now, when the read side is behind, does a query look at the write side's log.
     if position > event_log_head():
-        raise ValidationError({HEADER: ["No event has this position: send an X-Event-Position you received."]})
+        raise ValidationError(
+            {HEADER: ["No event has this position: send an X-Event-Position you received."]}
+        )
     if not _waiting.acquire(blocking=False):
         raise ProjectionBehind()
     try:

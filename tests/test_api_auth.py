@@ -136,7 +136,9 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(
     mallory = {"HTTP_X_FORWARDED_FOR": "192.0.2.1, 203.0.113.9"}
 
     mallorys = [guess(anonymous_client, f"guess{i}", **mallory) for i in range(4)]
-    mallory_forging_another = guess(anonymous_client, "guess", HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.9")
+    mallory_forging_another = guess(
+        anonymous_client, "guess", HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.9"
+    )
     dora = guess(anonymous_client, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.7")
 
     assert mallorys == [400, 400, 400, 429]
@@ -161,7 +163,11 @@ def test_the_token_endpoint_and_the_admin_login_share_one_budget(
 ):
     UserFactory(username="dora", is_staff=True)
 
-    codes = [guess(anonymous_client, "guess0"), admin_guess(client, "guess1"), guess(anonymous_client, "guess2")]
+    codes = [
+        guess(anonymous_client, "guess0"),
+        admin_guess(client, "guess1"),
+        guess(anonymous_client, "guess2"),
+    ]
 
     assert codes == [400, 200, 400]
     assert admin_guess(client, PASSWORD) == 429

@@ -147,7 +147,9 @@ def test_anonymous_methods_and_paths_fold_into_bounded_labels():
 
     new_series = {dict(labels)["method"] + " " + dict(labels)["route"] for _, labels in after - before}
     assert new_series <= {"other healthz", "GET unmatched"}
-    folded = value(scrape(client), "http_request_duration_seconds_count", method="other", route="healthz", status="405")
+    folded = value(
+        scrape(client), "http_request_duration_seconds_count", method="other", route="healthz", status="405"
+    )
     assert folded >= 5
 
 
