@@ -35,14 +35,17 @@ class ProjectionRunner(models.Model):
     """The projection runner's pulse, one row: how many runs have started, and the last one.
 
     A process that commits events reads it to decide whether to ask for a run: not while one is
-    running (it looks for new events once more after it ends), nor while the one it asked for
-    last has not started (``runs_started`` has not moved past the count it saw then).
+    running (it looks for new events once more after it ends), nor while one is asked for and
+    has not started; the first process to set ``requested`` sends the one message.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     runs_started = models.PositiveBigIntegerField(default=0)
     running = models.BooleanField(
         default=False, help_text="A run is draining the log; it looks again after it ends."
+    )
+    requested = models.BooleanField(
+        default=False, help_text="A run has been asked for and has not started yet."
     )
     last_run_started_at = models.DateTimeField(null=True, blank=True)
     last_run_finished_at = models.DateTimeField(null=True, blank=True)

@@ -6,11 +6,12 @@ one read-database transaction per batch with the checkpoints in it, and stops at
 saga step or an API request therefore never waits for projection, and many commits share one
 run.
 
-The wake-up is coalesced: a committing process reads the runner's pulse row and asks for a run
-only when none is running (a run looks for new events once more after it ends, so it finds
-this commit) and the last run it asked for has started (``runs_started`` moved past what it
-saw then). Either wait ends after ``RESEND_AFTER_SECONDS`` (a lost message, a dead run): an
-extra run is harmless, since the checkpoints' ``SKIP LOCKED`` hands the work to one of them.
+The wake-up is coalesced across processes through the runner's pulse row: a committing process
+asks for a run only when none is running (a run looks for new events once more after it ends,
+so it finds this commit) and none is asked for (the first process to flip ``requested`` sends
+the one message; the run clears it as it starts, before it reads). Either state held for longer
+than ``RESEND_AFTER_SECONDS`` (a lost message, a dead run) is asked again anyway: an extra run is
+harmless, since the checkpoints' ``SKIP LOCKED`` hands the work to one of them.
 """
 
 from __future__ import annotations
@@ -40,13 +41,12 @@ RESEND_AFTER_SECONDS = 1.0
 
 @dataclass
 class _Seen:
-    """What this process last did about a run: asked for one, or left it to one running."""
+    """A run state this process left a commit to, and since when (by its own clock)."""
 
-    runs_started: int = -1
+    state: tuple = ()
     since: float = 0.0
 
 
-_last_request = _Seen()
 _left_to = _Seen()
 
 
@@ -60,27 +60,27 @@ _waker: Callable[[], None] = send_request
 def install_waker(waker: Callable[[], None]) -> Callable[[], None]:
     """Make ``waker`` what a due wake-up calls (a test may run projection in its own process);
     returns the one it replaces."""
-    global _waker, _last_request, _left_to
-    previous, _waker, _last_request, _left_to = _waker, waker, _Seen(), _Seen()
+    global _waker, _left_to
+    previous, _waker, _left_to = _waker, waker, _Seen()
     return previous
 
 
 def wake() -> None:
-    """Ask for a run unless one that will see this commit is running or due. Never raises: the
-    commit has happened, and the periodic catch-up covers a wake-up that could not be sent."""
+    """Ask for a run unless one that will see this commit is running or asked for. Never
+    raises: the commit has happened, and the periodic catch-up covers a lost wake-up."""
     try:
-        started, running = _pulse_now()
-        now = time.monotonic()
-        if running:
-            # It looks for new events once more after it ends; one running for longer than
-            # the resend delay may have died, and an extra run is harmless.
-            if _left_to.runs_started != started:
-                _left_to.runs_started, _left_to.since = started, now
+        started, running, requested = _pulse_now()
+        if running or requested:
+            # A run asked for starts after this commit; a running one looks again when it ends.
+            # Either state held for longer than the resend delay may be a lost message or a
+            # dead run, and an extra run is harmless.
+            now = time.monotonic()
+            if _left_to.state != (started, running, requested):
+                _left_to.state, _left_to.since = (started, running, requested), now
             if now - _left_to.since < RESEND_AFTER_SECONDS:
                 return
-        elif _last_request.runs_started == started and now - _last_request.since < RESEND_AFTER_SECONDS:
-            return
-        _last_request.runs_started, _last_request.since = started, now
+        elif not _pulse_rows().filter(running=False, requested=False).update(requested=True):
+            return  # another process asked first, or a run started meanwhile: it sees this commit
         _waker()
     except Exception:
         logger.exception("could not wake the projection runner; the periodic catch-up will project")
@@ -107,21 +107,30 @@ def run(projectors, known_types) -> projection.RunReport:
 def _mark(*, running: bool, applied: int = 0) -> None:
     now = timezone.now()
     changes = (
-        {"running": True, "runs_started": F("runs_started") + 1, "last_run_started_at": now}
+        {
+            "running": True,
+            "requested": False,
+            "runs_started": F("runs_started") + 1,
+            "last_run_started_at": now,
+        }
         if running
         else {"running": False, "last_run_finished_at": now, "last_run_applied": applied}
     )
-    pulse_rows = ProjectionRunner.objects.using(READ_ALIAS).filter(pk=1)
-    if not pulse_rows.update(**changes):
+    if not _pulse_rows().update(**changes):
         ProjectionRunner.objects.using(READ_ALIAS).get_or_create(pk=1)
-        pulse_rows.update(**changes)
+        _pulse_rows().update(**changes)
 
 
-def _pulse_now() -> tuple[int, bool]:
-    row = (
-        ProjectionRunner.objects.using(READ_ALIAS).filter(pk=1).values_list("runs_started", "running").first()
-    )
-    return row or (0, False)
+def _pulse_rows():
+    return ProjectionRunner.objects.using(READ_ALIAS).filter(pk=1)
+
+
+def _pulse_now() -> tuple[int, bool, bool]:
+    row = _pulse_rows().values_list("runs_started", "running", "requested").first()
+    if row is None:
+        ProjectionRunner.objects.using(READ_ALIAS).get_or_create(pk=1)
+        return (0, False, False)
+    return row
 
 
 def _projected_through(projectors) -> int:
