@@ -194,11 +194,10 @@ class SagaAdmin(ReadOnlyModelAdmin):
         "id",
         "type",
         "state",
-        "current_step",
+        "step",
         "subject",
-        "failure_code",
-        "created_at",
-        "updated_at",
+        "failure",
+        "created",
         "duration",
     )
     list_filter = ("state", "type", SagaAgeFilter)
@@ -216,6 +215,20 @@ class SagaAdmin(ReadOnlyModelAdmin):
     @admin.display(description="order", ordering="subject_id")
     def subject(self, saga: Saga):
         return saga.subject_id
+
+    # Short headers and dates, so that every column fits a laptop screen beside the filters.
+    @admin.display(description="step", ordering="current_step")
+    def step(self, saga: Saga) -> str:
+        return saga.current_step
+
+    @admin.display(description="failure", ordering="failure_code")
+    def failure(self, saga: Saga) -> str:
+        return saga.failure_code
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, saga: Saga) -> str:
+        """The change page has the full date."""
+        return timezone.localtime(saga.created_at).strftime("%b %d %H:%M")
 
     @admin.display(description="duration")
     def duration(self, saga: Saga) -> str:
