@@ -18,7 +18,7 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from eventlog.services import event_log_head
 
-from .models import ProjectorCheckpoint
+from . import projection
 
 HEADER = "X-Min-Event-Position"
 FIRST_POLL_SECONDS = 0.01
@@ -58,18 +58,11 @@ def requested_position(request) -> int | None:
     return int(raw)
 
 
-def projected_through(projectors: tuple[str, ...]) -> int:
-    positions = list(
-        ProjectorCheckpoint.objects.filter(projector__in=projectors).values_list("position", flat=True)
-    )
-    return min(positions) if len(positions) == len(projectors) else 0
-
-
 _waiting = threading.BoundedSemaphore(settings.READMODELS_CONSISTENCY_MAX_WAITING)
 
 
 def wait_for(position: int, projectors: tuple[str, ...]) -> None:
-    if projected_through(projectors) >= position:
+    if projection.projected_through(projectors) >= position:
         return
     # Only now, when the read side is behind, does a query look at the write side's log.
     if position > event_log_head():
@@ -87,7 +80,7 @@ def wait_for(position: int, projectors: tuple[str, ...]) -> None:
 def _poll_until_projected(position: int, projectors: tuple[str, ...]) -> None:
     deadline = time.monotonic() + settings.READMODELS_CONSISTENCY_WAIT_SECONDS
     pause = FIRST_POLL_SECONDS
-    while projected_through(projectors) < position:
+    while projection.projected_through(projectors) < position:
         if time.monotonic() >= deadline:
             raise ProjectionBehind()
         time.sleep(pause)

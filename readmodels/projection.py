@@ -242,6 +242,14 @@ def rebuild(projector: Projector, known_types: frozenset[str], *, progress=None)
     return replayed
 
 
+def projected_through(projector_names: Sequence[str]) -> int:
+    """The position every one of these projectors has applied (0 while one has no checkpoint)."""
+    positions = list(
+        ProjectorCheckpoint.objects.filter(projector__in=projector_names).values_list("position", flat=True)
+    )
+    return min(positions) if len(positions) == len(set(projector_names)) else 0
+
+
 @dataclass(frozen=True)
 class Lag:
     projector: str

@@ -30,7 +30,7 @@ from django.utils import timezone
 from eventlog.services import event_log_head
 
 from . import projection
-from .models import ProjectionRunner, ProjectorCheckpoint
+from .models import ProjectionRunner
 from .projectors.base import READ_ALIAS
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ def run(projectors, known_types) -> projection.RunReport:
         report.applied += part.applied
         report.failed += part.failed
         head = event_log_head()
-        if _projected_through(projectors) >= head or (not part.applied and head == last_head):
+        caught_up = projection.projected_through([projector.name for projector in projectors]) >= head
+        if caught_up or (not part.applied and head == last_head):
             return report
         last_head = head
 
@@ -131,15 +132,6 @@ def _pulse_now() -> tuple[int, bool, bool]:
         ProjectionRunner.objects.using(READ_ALIAS).get_or_create(pk=1)
         return (0, False, False)
     return row
-
-
-def _projected_through(projectors) -> int:
-    positions = dict(
-        ProjectorCheckpoint.objects.filter(projector__in=[p.name for p in projectors]).values_list(
-            "projector", "position"
-        )
-    )
-    return min(positions.get(projector.name, 0) for projector in projectors)
 
 
 def pulse() -> ProjectionRunner:

@@ -7,7 +7,6 @@ from django.dispatch import receiver
 from eventlog.signals import events_committed
 
 from . import projection, runner
-from .models import ProjectorCheckpoint
 from .projectors.catalog import ProductAvailabilityProjector
 from .projectors.customers import CustomerSummaryProjector, DailySalesProjector
 from .projectors.orders import OrderSummaryProjector, OrderTimelineProjector
@@ -51,10 +50,9 @@ def rescue_stalled() -> projection.RunReport:
     commit, so one still unapplied after a whole catch-up interval was left behind: a process
     died after its commit, or a projector failed. Only then does this run, and what it applies
     is counted as rescued on the checkpoints; a healthy system shows none."""
-    positions = dict(
-        ProjectorCheckpoint.objects.filter(projector__in=PROJECTOR_NAMES).values_list("projector", "position")
-    )
-    oldest_position = min(positions.get(name, 0) for name in PROJECTOR_NAMES)
-    if projection.seconds_behind(oldest_position) < settings.READMODELS_CATCH_UP_SECONDS:
+    if (
+        projection.seconds_behind(projection.projected_through(PROJECTOR_NAMES))
+        < settings.READMODELS_CATCH_UP_SECONDS
+    ):
         return projection.RunReport()
     return projection.run_pending(PROJECTORS, KNOWN_EVENT_TYPES, rescue=True)
