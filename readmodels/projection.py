@@ -86,7 +86,7 @@ def _run_batch_together(projectors, known_types, rescue) -> tuple[int, list[str]
         checkpoints, events, since = _lock_and_read(projectors)
         if not checkpoints:
             return 0, [], False
-        applied, moved, skipped, pending_counts = 0, [], {}, {}
+        applied, moved, unknown, pending_counts = 0, [], {}, {}
         for projector in projectors:
             checkpoint = checkpoints.get(projector.name)
             if checkpoint is None:
@@ -94,9 +94,8 @@ def _run_batch_together(projectors, known_types, rescue) -> tuple[int, list[str]
             pending = [event for event in events if event.position > checkpoint.position]
             if not pending:
                 continue
-            skipped[projector.name] = sum(
-                1 for event in pending if not projector.apply(event) and event.type not in known_types
-            )
+            projector.apply_batch(pending)
+            unknown[projector.name] = unknown_count(pending, known_types)
             applied += len(pending)
             pending_counts[projector.name] = len(pending)
             moved.append(projector.name)
@@ -110,14 +109,14 @@ def _run_batch_together(projectors, known_types, rescue) -> tuple[int, list[str]
             )
         for name in moved:
             counters = {}
-            if skipped[name]:
-                counters["unknown_events"] = F("unknown_events") + skipped[name]
+            if unknown[name]:
+                counters["unknown_events"] = F("unknown_events") + unknown[name]
             if rescue:
                 counters["rescued_events"] = F("rescued_events") + pending_counts[name]
             if counters:
                 ProjectorCheckpoint.objects.filter(projector=name).update(**counters)
-    for name, unknown in skipped.items():
-        _warn_unknown(name, unknown)
+    for name, count in unknown.items():
+        _warn_unknown(name, count)
     return applied, [], _more_to_read(events, since)
 
 
@@ -170,6 +169,11 @@ def _more_to_read(events: list[Event], since: int) -> bool:
     return len(events) == BATCH_SIZE or event_log_head() > read_through
 
 
+def unknown_count(events: Sequence[Event], known_types: frozenset[str]) -> int:
+    """Events no projector of the read side knows: skipped, and counted on each checkpoint."""
+    return sum(1 for event in events if event.type not in known_types)
+
+
 def _warn_unknown(projector_name: str, unknown: int) -> None:
     if unknown:
         logger.warning("%s skipped %d event(s) of unknown type", projector_name, unknown)
@@ -180,11 +184,11 @@ def _apply(
 ) -> bool:
     current = events[0]
     try:
-        unknown = 0
+        unknown = unknown_count(events, known_types)
         with transaction.atomic(using=READ_ALIAS):
+            # One event at a time: this is the path after a failure, and it must say which event.
             for current in events:
-                if not projector.apply(current) and current.type not in known_types:
-                    unknown += 1
+                projector.apply_batch([current])
             checkpoint.position = events[-1].position
             checkpoint.unknown_events += unknown
             if rescue:
@@ -229,9 +233,8 @@ def rebuild(projector: Projector, known_types: frozenset[str], *, progress=None)
             )
             if not events:
                 break
-            for event in events:
-                if not projector.apply(event) and event.type not in known_types:
-                    checkpoint.unknown_events += 1
+            projector.apply_batch(events)
+            checkpoint.unknown_events += unknown_count(events, known_types)
             checkpoint.position = events[-1].position
             replayed += len(events)
             if progress is not None:

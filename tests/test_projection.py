@@ -33,7 +33,7 @@ def checkpoints() -> dict[str, ProjectorCheckpoint]:
 def test_a_failing_projector_fails_neither_the_command_nor_the_other_projectors(staff_client, monkeypatch):
     add_product("KB", stock=1)
 
-    def broken(self, event):
+    def broken(self, rows, event):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(ProductAvailabilityProjector, "on_StockRestocked", broken)

@@ -178,5 +178,4 @@ def system_facts() -> dict:
         facts["redis"] = redis.Redis.from_url(settings.CELERY_BROKER_URL).info("server")["redis_version"]
     facts["broker"] = settings.CELERY_BROKER_URL.split("://", 1)[0]
     facts["prefetch"] = settings.CELERY_WORKER_PREFETCH_MULTIPLIER
-    facts["pool"] = "prefork"
     return facts

@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from django.db.models import Model
 
@@ -10,39 +10,79 @@ READ_ALIAS = "read"
 PAID_STATUSES = frozenset({"CONFIRMED", "SHIPPED"})
 
 
-def upsert(model: type[Model], *, defaults: dict, **key) -> None:
-    """``update_or_create`` without its savepoint and row lock, a third of the statements: a
-    projector is the only writer of its rows and runs holding its checkpoint's lock, so nothing
-    can insert the same key between the UPDATE and the INSERT."""
-    if not model.objects.filter(**key).update(**defaults):
-        model.objects.create(**key, **defaults)
-
-
 class Projector:
     """Keeps some read models up to date from events.
 
-    A subclass names itself, lists the models it owns (so a rebuild can clear them) and handles
-    an event type ``T`` in a method ``on_T(event)``. The runner (``readmodels.projection``) calls
-    it inside the transaction that also moves its checkpoint.
+    A subclass names itself, lists the models it owns (so a rebuild can clear them) and says
+    what it consumes by its handlers: ``on_T`` handles events of type ``T``. The runner
+    (``readmodels.projection``) hands it a batch of events, in log order, inside the
+    transaction that also moves its checkpoint.
     """
 
     name: str
     models: tuple[type[Model], ...] = ()
 
-    def handler_for(self, event_type: str) -> Callable[[Event], None] | None:
+    def handler_for(self, event_type: str) -> Callable | None:
         return getattr(self, f"on_{event_type}", None)
 
-    def handled_types(self) -> set[str]:
-        return {attribute[3:] for attribute in dir(self) if attribute.startswith("on_")}
+    def handled_types(self) -> frozenset[str]:
+        return frozenset(attribute[3:] for attribute in dir(self) if attribute.startswith("on_"))
 
-    def apply(self, event: Event) -> bool:
-        """Apply ``event`` if this projector cares; False if it does not."""
-        handler = self.handler_for(event.type)
-        if handler is None:
-            return False
-        handler(event)
-        return True
+    def apply_batch(self, events: Sequence[Event]) -> None:
+        raise NotImplementedError
 
     def reset(self) -> None:
         for model in self.models:
             model.objects.using(READ_ALIAS).all().delete()
+
+
+class RowProjector(Projector):
+    """A projector whose rows are keyed by their primary key and changed by events in place.
+
+    A batch costs two statements whatever its size: one read of every row its events touch, and
+    one ``INSERT ... ON CONFLICT DO UPDATE`` of the rows as the events left them. In between the
+    handlers change the rows in memory, in log order: ``on_T(rows, event)`` finds its rows in
+    ``rows`` (by key; absent when there is none yet) and adds the rows it creates. No other
+    process writes these rows meanwhile: the checkpoint's lock, held for the batch, makes this
+    projector their only writer.
+    """
+
+    model: type[Model]
+
+    def keys(self, event: Event) -> Iterable[Hashable]:
+        """The keys of the rows ``event`` may change."""
+        raise NotImplementedError
+
+    def apply_batch(self, events: Sequence[Event]) -> None:
+        handled = [(event, self.handler_for(event.type)) for event in events]
+        handled = [(event, handler) for event, handler in handled if handler is not None]
+        if not handled:
+            return
+        rows = Rows(self.model)
+        keys = {rows.key(key) for event, _ in handled for key in self.keys(event)}
+        rows.update(self.model.objects.in_bulk(list(keys)))
+        for event, handler in handled:
+            handler(rows, event)
+        if rows:
+            meta = self.model._meta
+            self.model.objects.bulk_create(
+                list(rows.values()),
+                update_conflicts=True,
+                unique_fields=[meta.pk.name],
+                update_fields=[field.name for field in meta.concrete_fields if not field.primary_key],
+            )
+
+
+class Rows(dict):
+    """Rows by primary key, which events carry as JSON (a UUID as a string, a day as text):
+    looked up and stored under the key's Python value, as ``in_bulk`` returns it."""
+
+    def __init__(self, model: type[Model]):
+        super().__init__()
+        self.key = model._meta.pk.to_python
+
+    def get(self, key, default=None):
+        return default if key is None else super().get(self.key(key), default)
+
+    def __setitem__(self, key, row) -> None:
+        super().__setitem__(self.key(key), row)

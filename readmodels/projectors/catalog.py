@@ -1,50 +1,59 @@
 """Product availability: price and stock per sku."""
 
+from decimal import Decimal
+
 from eventlog.models import Event
 
 from ..models import ProductAvailability
-from .base import Projector, upsert
+from .base import RowProjector
+
+STOCK_CHANGES = ("StockReserved", "StockReleased", "StockShipped")
 
 
-class ProductAvailabilityProjector(Projector):
+class ProductAvailabilityProjector(RowProjector):
     name = "product_availability"
+    model = ProductAvailability
     models = (ProductAvailability,)
 
-    def on_ProductAdded(self, event: Event) -> None:
+    def handler_for(self, event_type: str):
+        if event_type in STOCK_CHANGES:
+            return self._lines_changed
+        return super().handler_for(event_type)
+
+    def handled_types(self) -> frozenset[str]:
+        return super().handled_types() | set(STOCK_CHANGES)
+
+    def keys(self, event: Event):
+        return [line["sku"] for line in _lines(event)]
+
+    def on_ProductAdded(self, rows: dict, event: Event) -> None:
         data = event.data
-        upsert(
-            ProductAvailability,
+        rows[data["sku"]] = ProductAvailability(
             sku=data["sku"],
-            defaults={
-                "name": data["name"],
-                "price": data["price"],
-                "on_hand": data["on_hand"],
-                "reserved": 0,
-                "available": data["on_hand"],
-                "updated_at": event.occurred_at,
-                "last_position": event.position,
-            },
+            name=data["name"],
+            price=Decimal(data["price"]),
+            on_hand=data["on_hand"],
+            reserved=0,
+            available=data["on_hand"],
+            updated_at=event.occurred_at,
+            last_position=event.position,
         )
 
-    def on_StockRestocked(self, event: Event) -> None:
-        self._set_stock(event, [event.data])
+    def on_StockRestocked(self, rows: dict, event: Event) -> None:
+        self._lines_changed(rows, event)
 
-    def on_StockReserved(self, event: Event) -> None:
-        self._set_stock(event, event.data["lines"])
-
-    def on_StockReleased(self, event: Event) -> None:
-        self._set_stock(event, event.data["lines"])
-
-    def on_StockShipped(self, event: Event) -> None:
-        self._set_stock(event, event.data["lines"])
-
-    def _set_stock(self, event: Event, lines: list[dict]) -> None:
+    def _lines_changed(self, rows: dict, event: Event) -> None:
         """Events carry the stock after the change, so applying one sets rather than adds."""
-        for line in lines:
-            ProductAvailability.objects.filter(sku=line["sku"]).update(
-                on_hand=line["on_hand"],
-                reserved=line["reserved"],
-                available=line["on_hand"] - line["reserved"],
-                updated_at=event.occurred_at,
-                last_position=event.position,
-            )
+        for line in _lines(event):
+            product = rows.get(line["sku"])
+            if product is None:
+                continue
+            product.on_hand = line["on_hand"]
+            product.reserved = line["reserved"]
+            product.available = line["on_hand"] - line["reserved"]
+            product.updated_at = event.occurred_at
+            product.last_position = event.position
+
+
+def _lines(event: Event) -> list[dict]:
+    return [event.data] if event.type in ("ProductAdded", "StockRestocked") else event.data["lines"]

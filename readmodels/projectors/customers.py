@@ -1,14 +1,11 @@
 """Customer summary and daily sales: counts and money over orders."""
 
-from collections.abc import Callable
 from decimal import Decimal
-
-from django.db.models import F
 
 from eventlog.models import Event
 
 from ..models import CustomerSummary, DailySales
-from .base import PAID_STATUSES, Projector, upsert
+from .base import PAID_STATUSES, RowProjector
 
 ORDER_TRANSITIONS = (
     "OrderConfirmed",
@@ -19,51 +16,53 @@ ORDER_TRANSITIONS = (
 )
 
 
-class CustomerSummaryProjector(Projector):
+class CustomerSummaryProjector(RowProjector):
     name = "customer_summary"
+    model = CustomerSummary
     models = (CustomerSummary,)
 
-    def on_CustomerRegistered(self, event: Event) -> None:
-        data = event.data
-        upsert(
-            CustomerSummary,
-            customer_id=data["customer_id"],
-            defaults={
-                "user_id": data["user_id"],
-                "name": data["name"],
-                "credit_limit": data["credit_limit"],
-                "credit_available": data["credit_limit"],
-                "last_position": event.position,
-            },
-        )
+    def handler_for(self, event_type: str):
+        if event_type in ORDER_TRANSITIONS:
+            return self._order_moved
+        return super().handler_for(event_type)
 
-    def on_PaymentCharged(self, event: Event) -> None:
-        self._set_credit(event)
-
-    def on_PaymentRefunded(self, event: Event) -> None:
-        self._set_credit(event)
-
-    def _set_credit(self, event: Event) -> None:
-        CustomerSummary.objects.filter(customer_id=event.data["customer_id"]).update(
-            credit_available=event.data["credit_available"], last_position=event.position
-        )
-
-    def on_OrderPlaced(self, event: Event) -> None:
-        self._move(event, None, event.data["status"])
-
-    def apply(self, event: Event) -> bool:
-        if event.type in ORDER_TRANSITIONS:
-            self._move(event, event.data["previous_status"], event.data["status"])
-            return True
-        return super().apply(event)
-
-    def handled_types(self) -> set[str]:
+    def handled_types(self) -> frozenset[str]:
         return super().handled_types() | set(ORDER_TRANSITIONS)
 
-    def _move(self, event: Event, previous: str | None, current: str) -> None:
-        summary = (
-            CustomerSummary.objects.select_for_update().filter(customer_id=event.data["customer_id"]).first()
+    def keys(self, event: Event):
+        return (event.data["customer_id"],)
+
+    def on_CustomerRegistered(self, rows: dict, event: Event) -> None:
+        data = event.data
+        rows[data["customer_id"]] = CustomerSummary(
+            customer_id=data["customer_id"],
+            user_id=data["user_id"],
+            name=data["name"],
+            credit_limit=Decimal(data["credit_limit"]),
+            credit_available=Decimal(data["credit_limit"]),
+            last_position=event.position,
         )
+
+    def on_PaymentCharged(self, rows: dict, event: Event) -> None:
+        self._set_credit(rows, event)
+
+    def on_PaymentRefunded(self, rows: dict, event: Event) -> None:
+        self._set_credit(rows, event)
+
+    def _set_credit(self, rows: dict, event: Event) -> None:
+        summary = rows.get(event.data["customer_id"])
+        if summary is not None:
+            summary.credit_available = Decimal(event.data["credit_available"])
+            summary.last_position = event.position
+
+    def on_OrderPlaced(self, rows: dict, event: Event) -> None:
+        self._move(rows, event, None, event.data["status"])
+
+    def _order_moved(self, rows: dict, event: Event) -> None:
+        self._move(rows, event, event.data["previous_status"], event.data["status"])
+
+    def _move(self, rows: dict, event: Event, previous: str | None, current: str) -> None:
+        summary = rows.get(event.data["customer_id"])
         if summary is None:
             return
         counts = dict(summary.orders_by_status)
@@ -81,45 +80,43 @@ class CustomerSummaryProjector(Projector):
         elif previous in PAID_STATUSES and current not in PAID_STATUSES:
             summary.total_spent -= total
         summary.last_position = event.position
-        summary.save()
 
 
-class DailySalesProjector(Projector):
+class DailySalesProjector(RowProjector):
     """Counts per UTC day of the event. Revenue: confirmed totals less cancelled totals."""
 
     name = "daily_sales"
+    model = DailySales
     models = (DailySales,)
 
-    def on_OrderPlaced(self, event: Event) -> None:
-        self._count(event, orders_placed=1)
+    def keys(self, event: Event):
+        return (event.occurred_at.date(),)
 
-    def on_OrderConfirmed(self, event: Event) -> None:
-        self._count(event, orders_confirmed=1, revenue=Decimal(event.data["total"]))
+    def on_OrderPlaced(self, rows: dict, event: Event) -> None:
+        self._day(rows, event).orders_placed += 1
 
-    def on_OrderCancelled(self, event: Event) -> None:
-        self._count(event, orders_cancelled=1, revenue=-Decimal(event.data["total"]))
+    def on_OrderConfirmed(self, rows: dict, event: Event) -> None:
+        day = self._day(rows, event)
+        day.orders_confirmed += 1
+        day.revenue += Decimal(event.data["total"])
 
-    def on_OrderShipped(self, event: Event) -> None:
-        self._count(event, orders_shipped=1)
+    def on_OrderCancelled(self, rows: dict, event: Event) -> None:
+        day = self._day(rows, event)
+        day.orders_cancelled += 1
+        day.revenue -= Decimal(event.data["total"])
 
-    def on_OrderRejected(self, event: Event) -> None:
-        def add_reason(row: DailySales) -> None:
-            reason = event.data.get("failure_code") or "UNKNOWN"
-            row.rejected_by_reason = {
-                **row.rejected_by_reason,
-                reason: row.rejected_by_reason.get(reason, 0) + 1,
-            }
+    def on_OrderShipped(self, rows: dict, event: Event) -> None:
+        self._day(rows, event).orders_shipped += 1
 
-        self._count(event, orders_rejected=1, also=add_reason)
+    def on_OrderRejected(self, rows: dict, event: Event) -> None:
+        day = self._day(rows, event)
+        day.orders_rejected += 1
+        reason = event.data.get("failure_code") or "UNKNOWN"
+        day.rejected_by_reason = {**day.rejected_by_reason, reason: day.rejected_by_reason.get(reason, 0) + 1}
 
-    def _count(self, event: Event, also: Callable[[DailySales], None] | None = None, **increments) -> None:
+    def _day(self, rows: dict, event: Event) -> DailySales:
         day = event.occurred_at.date()
-        counted = DailySales.objects.filter(day=day).update(
-            **{field: F(field) + value for field, value in increments.items()}
-        )
-        if not counted:
-            DailySales.objects.create(day=day, **increments)
-        if also is not None:
-            row = DailySales.objects.select_for_update().get(day=day)
-            also(row)
-            row.save(update_fields=["rejected_by_reason"])
+        row = rows.get(day)
+        if row is None:
+            row = rows[day] = DailySales(day=day, revenue=Decimal(0))
+        return row

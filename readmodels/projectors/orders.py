@@ -1,9 +1,12 @@
 """Order summary and order timeline: what the order endpoints answer."""
 
+from collections.abc import Sequence
+from decimal import Decimal
+
 from eventlog.models import Event
 
 from ..models import OrderSummary, OrderTimelineEntry
-from .base import Projector, upsert
+from .base import Projector, RowProjector
 
 ORDER_AGGREGATE = "order"
 SAGA_EVENTS = (
@@ -15,99 +18,98 @@ SAGA_EVENTS = (
     "SagaFailed",
     "SagaRetried",
 )
+STATUS_CHANGES = (
+    "OrderConfirmed",
+    "OrderRejected",
+    "OrderCancellationRequested",
+    "OrderCancelled",
+    "OrderShipped",
+)
+PAYMENT_STATUS = {"PaymentCharged": "CHARGED", "PaymentDeclined": "DECLINED", "PaymentRefunded": "REFUNDED"}
+SHIPMENT_STATUS = {
+    "ShipmentScheduled": "SCHEDULED",
+    "ShipmentFailed": "FAILED",
+    "ShipmentCancelled": "CANCELLED",
+    "ShipmentDispatched": "DISPATCHED",
+}
 
 
-class OrderSummaryProjector(Projector):
+class OrderSummaryProjector(RowProjector):
     name = "order_summary"
+    model = OrderSummary
     models = (OrderSummary,)
 
-    def on_OrderPlaced(self, event: Event) -> None:
-        data = event.data
-        upsert(
-            OrderSummary,
-            order_id=data["order_id"],
-            defaults={
-                "customer_id": data["customer_id"],
-                "status": data["status"],
-                "items": data["items"],
-                "total": data["total"],
-                "saga_id": event.saga_id,
-                "created_at": event.occurred_at,
-                "updated_at": event.occurred_at,
-                "version": data["version"],
-                "last_position": event.position,
-            },
-        )
+    def handler_for(self, event_type: str):
+        if event_type in SAGA_EVENTS:
+            return self._saga_progressed
+        if event_type in STATUS_CHANGES:
+            return self._status_changed
+        if event_type in PAYMENT_STATUS:
+            return self._payment_changed
+        if event_type in SHIPMENT_STATUS:
+            return self._shipment_changed
+        return super().handler_for(event_type)
 
-    def _status_changed(self, event: Event, **extra) -> None:
-        self._update(
-            event,
-            status=event.data["status"],
-            version=event.data["version"],
-            saga_id=event.saga_id,
-            **extra,
-        )
+    def handled_types(self) -> frozenset[str]:
+        return super().handled_types() | {*SAGA_EVENTS, *STATUS_CHANGES, *PAYMENT_STATUS, *SHIPMENT_STATUS}
 
-    def on_OrderConfirmed(self, event: Event) -> None:
-        self._status_changed(event)
-
-    def on_OrderRejected(self, event: Event) -> None:
-        self._status_changed(event, failure_reason=event.data["failure_reason"])
-
-    def on_OrderCancellationRequested(self, event: Event) -> None:
-        self._status_changed(event)
-
-    def on_OrderCancelled(self, event: Event) -> None:
-        self._status_changed(event)
-
-    def on_OrderShipped(self, event: Event) -> None:
-        self._status_changed(event)
-
-    def on_PaymentCharged(self, event: Event) -> None:
-        self._update(event, payment_status="CHARGED")
-
-    def on_PaymentDeclined(self, event: Event) -> None:
-        self._update(event, payment_status="DECLINED")
-
-    def on_PaymentRefunded(self, event: Event) -> None:
-        self._update(event, payment_status="REFUNDED")
-
-    def on_ShipmentScheduled(self, event: Event) -> None:
-        self._update(event, shipment_status="SCHEDULED", tracking_number=event.data["tracking_number"])
-
-    def on_ShipmentFailed(self, event: Event) -> None:
-        self._update(event, shipment_status="FAILED")
-
-    def on_ShipmentCancelled(self, event: Event) -> None:
-        self._update(event, shipment_status="CANCELLED")
-
-    def on_ShipmentDispatched(self, event: Event) -> None:
-        self._update(event, shipment_status="DISPATCHED")
-
-    def _update(self, event: Event, **fields) -> None:
-        OrderSummary.objects.filter(order_id=event.data["order_id"]).update(
-            updated_at=event.occurred_at, last_position=event.position, **fields
-        )
-
-    def apply(self, event: Event) -> bool:
+    def keys(self, event: Event):
         if event.type in SAGA_EVENTS:
-            self._saga_progressed(event)
-            return True
-        return super().apply(event)
+            subject_id = event.data.get("subject_id")
+            return () if subject_id is None else (subject_id,)
+        return (event.data["order_id"],)
 
-    def handled_types(self) -> set[str]:
-        return super().handled_types() | set(SAGA_EVENTS)
-
-    def _saga_progressed(self, event: Event) -> None:
-        """The order shows the saga driving it now; an older saga's late news is not shown."""
-        subject_id = event.data.get("subject_id")
-        if subject_id is None:
-            return
-        OrderSummary.objects.filter(order_id=subject_id, saga_id=event.saga_id).update(
-            saga_state=event.data["state"],
-            saga_current_step=event.data["current_step"],
+    def on_OrderPlaced(self, rows: dict, event: Event) -> None:
+        data = event.data
+        rows[data["order_id"]] = OrderSummary(
+            order_id=data["order_id"],
+            customer_id=data["customer_id"],
+            status=data["status"],
+            items=data["items"],
+            total=Decimal(data["total"]),
+            saga_id=event.saga_id,
+            created_at=event.occurred_at,
+            updated_at=event.occurred_at,
+            version=data["version"],
             last_position=event.position,
         )
+
+    def _status_changed(self, rows: dict, event: Event) -> None:
+        summary = self._touched(rows, event)
+        if summary is not None:
+            summary.status = event.data["status"]
+            summary.version = event.data["version"]
+            summary.saga_id = event.saga_id
+            if event.type == "OrderRejected":
+                summary.failure_reason = event.data["failure_reason"]
+
+    def _payment_changed(self, rows: dict, event: Event) -> None:
+        summary = self._touched(rows, event)
+        if summary is not None:
+            summary.payment_status = PAYMENT_STATUS[event.type]
+
+    def _shipment_changed(self, rows: dict, event: Event) -> None:
+        summary = self._touched(rows, event)
+        if summary is not None:
+            summary.shipment_status = SHIPMENT_STATUS[event.type]
+            if event.type == "ShipmentScheduled":
+                summary.tracking_number = event.data["tracking_number"]
+
+    def _touched(self, rows: dict, event: Event) -> OrderSummary | None:
+        summary = rows.get(event.data["order_id"])
+        if summary is not None:
+            summary.updated_at = event.occurred_at
+            summary.last_position = event.position
+        return summary
+
+    def _saga_progressed(self, rows: dict, event: Event) -> None:
+        """The order shows the saga driving it now; an older saga's late news is not shown."""
+        summary = rows.get(event.data.get("subject_id"))
+        if summary is None or str(summary.saga_id) != str(event.saga_id):
+            return
+        summary.saga_state = event.data["state"]
+        summary.saga_current_step = event.data["current_step"]
+        summary.last_position = event.position
 
 
 class OrderTimelineProjector(Projector):
@@ -116,10 +118,13 @@ class OrderTimelineProjector(Projector):
     name = "order_timeline"
     models = (OrderTimelineEntry,)
 
-    def apply(self, event: Event) -> bool:
-        if event.aggregate_type != ORDER_AGGREGATE:
-            return False
-        # An entry, once written, never changes: one INSERT, and nothing if it is there already.
+    def handled_types(self) -> frozenset[str]:
+        # Whatever happens to an order's aggregate is on its timeline, whatever its type.
+        return frozenset()
+
+    def apply_batch(self, events: Sequence[Event]) -> None:
+        # An entry, once written, never changes; applied once (the checkpoint moves with it), so
+        # a second INSERT of the same position is a bug that must fail, not be ignored.
         OrderTimelineEntry.objects.bulk_create(
             [
                 OrderTimelineEntry(
@@ -129,7 +134,7 @@ class OrderTimelineProjector(Projector):
                     occurred_at=event.occurred_at,
                     data=event.data,
                 )
-            ],
-            ignore_conflicts=True,
+                for event in events
+                if event.aggregate_type == ORDER_AGGREGATE
+            ]
         )
-        return True

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -65,6 +66,14 @@ class Command(BaseCommand):
             "--workers", default="2", help="Worker process counts to run the load at, e.g. 1,2,4."
         )
         parser.add_argument("--lines", default="1", help="Lines per order to run the load at, e.g. 1,5,20.")
+        parser.add_argument(
+            "--pool",
+            choices=["prefork", "solo", "threads"],
+            default="prefork",
+            help="prefork: one worker with N child processes; solo: N single-process workers; "
+            "threads: N single-process workers with --threads threads each.",
+        )
+        parser.add_argument("--threads", type=int, default=4, help="Threads per worker with --pool threads.")
         parser.add_argument("--calibrate-seconds", type=float, default=10.0, help="0 skips calibration.")
         parser.add_argument(
             "--reads", type=int, default=5000, help="Requests of the read benchmark; 0 skips it."
@@ -147,7 +156,8 @@ class Command(BaseCommand):
             rps=options["rps"],
         )
         run = uuid.uuid4().hex
-        self.stdout.write(f"load: {load.orders} orders, {lines} line(s), {workers} worker process(es)...")
+        pools = _worker_pools()
+        self.stdout.write(f"load: {load.orders} orders, {lines} line(s), workers: {pools}...")
         shop = workload.prepare_shop(run, load)
         specs = workload.order_specs(shop, load)
         started_at, since = timezone.now(), event_log_head()
@@ -162,6 +172,7 @@ class Command(BaseCommand):
             raise CommandError("no saga ended in this run: there is no per-saga figure to report")
         figures.update(
             workers=workers,
+            pools=pools,
             lines=lines,
             command_ms=measure.summary_ms(commands),
             projection_lag_ms=measure.summary_ms(sampler.projection_lags(since)),
@@ -208,23 +219,17 @@ class Command(BaseCommand):
     # --- processes ---------------------------------------------------------------------------
 
     def _worker(self, processes: int):
+        pool = self.options["pool"]
+        if pool == "prefork":
+            names, per_worker = [f"bench{processes}@%h"], [f"--concurrency={processes}"]
+        else:
+            threads = self.options["threads"] if pool == "threads" else 1
+            names = [f"bench{processes}-{index}@%h" for index in range(processes)]
+            per_worker = [f"--pool={pool}", f"--concurrency={threads}"]
+        command = [str(BIN / "celery"), "-A", "config", "worker", "-l", "WARNING", "--without-gossip"]
         return _Processes(
-            [
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "config",
-                    "worker",
-                    "-n",
-                    f"bench{processes}@%h",
-                    f"--concurrency={processes}",
-                    "-l",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                ]
-            ],
-            ready=lambda: _celery_ready(processes),
+            [[*command, "--without-mingle", "-n", name, *per_worker] for name in names],
+            ready=lambda: _celery_ready(names),
             # A JSON line per task received and done is not what is being measured.
             env={"LOG_LEVEL": "WARNING"},
         )
@@ -276,7 +281,7 @@ class Command(BaseCommand):
             )
         for run in report["runs"]:
             write(
-                f"outcomes ({run['workers']} workers, {run['lines']} lines): {run['outcomes']}, retries {run['retries']}"
+                f"outcomes ({run['pools']}, {run['lines']} lines): {run['outcomes']}, retries {run['retries']}"
             )
             write(
                 "  steps p50/p99 ms: "
@@ -335,11 +340,24 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _celery_ready(processes: int) -> bool:
+def _celery_ready(names: list[str]) -> bool:
     from config.celery import app
 
     replies = app.control.ping(timeout=0.5) or []
-    return any(name.startswith(f"bench{processes}@") for reply in replies for name in reply)
+    answered = {name.split("@", 1)[0] for reply in replies for name in reply}
+    return {name.split("@", 1)[0] for name in names} <= answered
+
+
+def _worker_pools() -> str:
+    """The pool each running worker reports of itself, e.g. ``2 x solo (1)``."""
+    from config.celery import app
+
+    stats = app.control.inspect(timeout=1.0).stats() or {}
+    pools = Counter(
+        f"{worker['pool']['implementation'].rsplit('.', 1)[-1].split(':')[0]} ({worker['pool']['max-concurrency']})"
+        for worker in stats.values()
+    )
+    return ", ".join(f"{count} x {pool}" for pool, count in sorted(pools.items()))
 
 
 class _Processes:
