@@ -14,8 +14,8 @@ run: install migrate  ## Run web, worker and scheduler in the foreground (Ctrl-C
 	@echo "  Demo traffic, from a second terminal: $(BIN)/python manage.py simulate --orders 50 --rate 2"
 	$(BIN)/honcho start -f Procfile
 
-test: install-dev  ## Run the whole test suite (PostgreSQL/Redis tests skip when unreachable, outside CI)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: install-dev  ## Run the whole test suite and print its 15 slowest tests (PostgreSQL/Redis tests skip when unreachable, outside CI)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 BENCH_ARGS ?= --workers 1,2,4 --lines 1,5,20 --json var/bench.json --plot var/bench-scaling.svg
 bench: install migrate  ## Benchmark sagas and reads against the configured database and broker
