@@ -36,7 +36,7 @@ def test_a_failing_projector_fails_neither_the_command_nor_the_other_projectors(
     def broken(self, rows, event):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ProductAvailabilityProjector, "on_StockRestocked", broken)
+    monkeypatch.setattr(ProductAvailabilityProjector, "_lines_changed", broken)
     responses = [
         staff_client.post("/api/products/KB/restock/", {"quantity": 2}, format="json") for _ in range(3)
     ]

@@ -21,12 +21,18 @@ class Projector:
 
     name: str
     models: tuple[type[Model], ...] = ()
+    # Event types that share one handler: {method name: the types it handles}.
+    shared_handlers: dict[str, tuple[str, ...]] = {}
 
     def handler_for(self, event_type: str) -> Callable | None:
+        for method, event_types in self.shared_handlers.items():
+            if event_type in event_types:
+                return getattr(self, method)
         return getattr(self, f"on_{event_type}", None)
 
     def handled_types(self) -> frozenset[str]:
-        return frozenset(attribute[3:] for attribute in dir(self) if attribute.startswith("on_"))
+        own = frozenset(attribute[3:] for attribute in dir(self) if attribute.startswith("on_"))
+        return own.union(*self.shared_handlers.values())
 
     def apply_batch(self, events: Sequence[Event]) -> None:
         raise NotImplementedError

@@ -14,14 +14,7 @@ class ProductAvailabilityProjector(RowProjector):
     name = "product_availability"
     model = ProductAvailability
     models = (ProductAvailability,)
-
-    def handler_for(self, event_type: str):
-        if event_type in STOCK_CHANGES:
-            return self._lines_changed
-        return super().handler_for(event_type)
-
-    def handled_types(self) -> frozenset[str]:
-        return super().handled_types() | set(STOCK_CHANGES)
+    shared_handlers = {"_lines_changed": ("StockRestocked", *STOCK_CHANGES)}
 
     def keys(self, event: Event):
         return [line["sku"] for line in _lines(event)]
@@ -38,9 +31,6 @@ class ProductAvailabilityProjector(RowProjector):
             updated_at=event.occurred_at,
             last_position=event.position,
         )
-
-    def on_StockRestocked(self, rows: dict, event: Event) -> None:
-        self._lines_changed(rows, event)
 
     def _lines_changed(self, rows: dict, event: Event) -> None:
         """Events carry the stock after the change, so applying one sets rather than adds."""

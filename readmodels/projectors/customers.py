@@ -20,14 +20,7 @@ class CustomerSummaryProjector(RowProjector):
     name = "customer_summary"
     model = CustomerSummary
     models = (CustomerSummary,)
-
-    def handler_for(self, event_type: str):
-        if event_type in ORDER_TRANSITIONS:
-            return self._order_moved
-        return super().handler_for(event_type)
-
-    def handled_types(self) -> frozenset[str]:
-        return super().handled_types() | set(ORDER_TRANSITIONS)
+    shared_handlers = {"_order_moved": ORDER_TRANSITIONS}
 
     def keys(self, event: Event):
         return (event.data["customer_id"],)

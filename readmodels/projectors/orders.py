@@ -38,20 +38,12 @@ class OrderSummaryProjector(RowProjector):
     name = "order_summary"
     model = OrderSummary
     models = (OrderSummary,)
-
-    def handler_for(self, event_type: str):
-        if event_type in SAGA_EVENTS:
-            return self._saga_progressed
-        if event_type in STATUS_CHANGES:
-            return self._status_changed
-        if event_type in PAYMENT_STATUS:
-            return self._payment_changed
-        if event_type in SHIPMENT_STATUS:
-            return self._shipment_changed
-        return super().handler_for(event_type)
-
-    def handled_types(self) -> frozenset[str]:
-        return super().handled_types() | {*SAGA_EVENTS, *STATUS_CHANGES, *PAYMENT_STATUS, *SHIPMENT_STATUS}
+    shared_handlers = {
+        "_saga_progressed": SAGA_EVENTS,
+        "_status_changed": STATUS_CHANGES,
+        "_payment_changed": tuple(PAYMENT_STATUS),
+        "_shipment_changed": tuple(SHIPMENT_STATUS),
+    }
 
     def keys(self, event: Event):
         if event.type in SAGA_EVENTS:
