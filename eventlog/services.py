@@ -53,7 +53,6 @@ def event_append(
         "type": type,
         "data": data,
         "saga_id": saga_id,
-        "occurred_at": timezone.now(),
     }
     held_back = _held_back.get()
     if held_back is not None:
@@ -86,7 +85,9 @@ def appends_last() -> Iterator[None]:
 
 def _write(connection, fields: dict[str, Any]) -> Event:
     _serialise_appends(connection)
-    event = Event.objects.create(**fields)
+    # Stamped holding the lock, not when the service asked to append (an ``appends_last`` block
+    # asks early and writes late): times then grow with positions, whichever writer came first.
+    event = Event.objects.create(**fields, occurred_at=timezone.now())
     last_appended_position.set(event.position)
     position = event.position
     transaction.on_commit(lambda: events_committed.send(sender=Event, position=position), robust=True)

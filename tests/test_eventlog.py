@@ -1,5 +1,8 @@
+import threading
+import time
+
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 
 from eventlog.models import Event
 from eventlog.services import OutsideTransactionError, appends_last, event_append, event_log_head
@@ -111,3 +114,38 @@ def test_an_appends_last_block_that_fails_writes_nothing():
         change_that_fails_after_its_event()
 
     assert Event.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_times_follow_positions_when_writers_overlap():
+    """The daily buckets and the projection lag read ``occurred_at`` as commit order. Writers
+    that ask to append early and write late (``appends_last``), after work of different lengths,
+    must still leave times that grow with positions."""
+    errors = []
+
+    def writer(index: int) -> None:
+        try:
+            for _ in range(5):
+                with transaction.atomic(), appends_last():
+                    event_append(aggregate_type="clock", aggregate_id=str(index), type="Ticked", data={})
+                    # The rest of the transaction's work, shorter for some writers than others.
+                    time.sleep(0.002 if index % 2 else 0.02)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    writers = [threading.Thread(target=writer, args=(index,)) for index in range(4)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+
+    assert not errors
+    times = list(
+        Event.objects.filter(aggregate_type="clock")
+        .order_by("position")
+        .values_list("occurred_at", flat=True)
+    )
+    assert len(times) == 20
+    assert times == sorted(times)
