@@ -1,12 +1,15 @@
-"""A tiny run of the benchmark: it runs end to end and the invariants hold (no figure is judged)."""
+"""A tiny run of the benchmark: it runs end to end, the invariants hold, and its figures are sane
+(no speed is judged)."""
 
 import json
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from ops import invariants
 from payments.factories import StaffUserFactory
 
 from .processes import child_env
@@ -35,12 +38,21 @@ def test_a_small_benchmark_runs_and_keeps_the_books(monkeypatch, tmp_path):
 
     report = json.loads(report_path.read_text())
     run = report["runs"][0]
-    assert report["invariants"] == "ok"
+    assert report["invariants"] == f"ok ({len(invariants.run_all(rebuild=False))} checks, every one judged)"
     assert run["sagas"] == 12
     assert sum(run["outcomes"].values()) == 12
     assert run["sagas_per_second"] > 0
     assert report["calibration"]["round_trips_per_second"] > 0
     assert report["reads"]["errors"] == 0
+    assert run["pools"] == "1 x prefork (1)", "the pool as the running worker reports it"
+    latency = run["latency_ms"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
+    if run["messages_per_saga"] is not None:
+        # At least the four commands of a saga; the sweeper and the runner may add a few.
+        assert 4 <= run["messages_per_saga"] <= 20
+    if connection.vendor == "postgresql":
+        # A saga writes at least its order and its four steps.
+        assert 5 <= run["commits_per_saga"] <= 60
 
 
 def test_our_rate_is_printed_as_a_ratio_of_a_peer_run_from_the_same_sitting(tmp_path):

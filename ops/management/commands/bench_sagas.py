@@ -108,8 +108,12 @@ class Command(BaseCommand):
             with self._web(True) as web:
                 report["reads"] = self._reads(web.url)
         report["peers"] = [peer_ratios(path, report["runs"]) for path in options["peer_paths"]]
-        violations = [f"{c.name}: {c.detail}" for c in invariants.run_all(rebuild=False) if not c.ok]
-        report["invariants"] = violations or "ok"
+        # The rebuild comparison is left out: it replays the whole log, which grows with every run.
+        checks = invariants.run_all(rebuild=False)
+        violations = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+        # Everything has ended and been projected by now, so a check that could not judge is a failure too.
+        violations += [f"{c.name}: not checked ({c.detail})" for c in checks if not c.checked]
+        report["invariants"] = violations or f"ok ({len(checks)} checks, every one judged)"
         self._print(report)
         if options["json_path"]:
             Path(options["json_path"]).write_text(json.dumps(report, indent=2, default=str))
