@@ -11,6 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from eventlog.models import Event
@@ -241,3 +242,25 @@ def test_a_rebuild_gives_the_rows_live_projection_gave(staff_client):
     assert "product_availability: 2 events replayed" in output.getvalue()
     assert live[0]["on_hand"] == 7
     assert live[0]["price"] == Decimal("12.50")
+
+
+def test_a_row_projector_applies_a_batch_in_two_statements_whatever_its_size(staff_client):
+    for sku in ("KB", "MS", "PAD"):
+        add_product(sku, stock=1)
+        for _ in range(3):
+            response = staff_client.post(f"/api/products/{sku}/restock/", {"quantity": 2}, format="json")
+            assert response.status_code == 200
+    wiring.catch_up()
+    projected = list(ProductAvailability.objects.order_by("sku").values())
+    events = list(Event.objects.filter(type__in=["ProductAdded", "StockRestocked"]).order_by("position"))
+    assert len(events) == 12
+    projector = ProductAvailabilityProjector()
+
+    # Inside a transaction, as the runner calls it.
+    with transaction.atomic(using="read"), CaptureQueriesContext(connections["read"]) as one_event:
+        projector.apply_batch(events[:1])
+    with transaction.atomic(using="read"), CaptureQueriesContext(connections["read"]) as every_event:
+        projector.apply_batch(events)
+
+    assert len(one_event) == len(every_event) == 2, [query["sql"] for query in every_event]
+    assert list(ProductAvailability.objects.order_by("sku").values()) == projected

@@ -55,6 +55,10 @@ class RowProjector(Projector):
 
     model: type[Model]
 
+    @property
+    def models(self) -> tuple[type[Model], ...]:
+        return (self.model,)
+
     def keys(self, event: Event) -> Iterable[Hashable]:
         """The keys of the rows ``event`` may change."""
         raise NotImplementedError
@@ -81,7 +85,8 @@ class RowProjector(Projector):
 
 class Rows(dict):
     """Rows by primary key, which events carry as JSON (a UUID as a string, a day as text):
-    looked up and stored under the key's Python value, as ``in_bulk`` returns it."""
+    looked up (``get``) and stored (``rows[key] = row``) under the key's Python value, as
+    ``in_bulk`` returns it."""
 
     def __init__(self, model: type[Model]):
         super().__init__()

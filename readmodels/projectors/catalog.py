@@ -13,7 +13,6 @@ STOCK_CHANGES = ("StockReserved", "StockReleased", "StockShipped")
 class ProductAvailabilityProjector(RowProjector):
     name = "product_availability"
     model = ProductAvailability
-    models = (ProductAvailability,)
     shared_handlers = {"_lines_changed": ("StockRestocked", *STOCK_CHANGES)}
 
     def keys(self, event: Event):

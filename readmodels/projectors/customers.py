@@ -19,7 +19,6 @@ ORDER_TRANSITIONS = (
 class CustomerSummaryProjector(RowProjector):
     name = "customer_summary"
     model = CustomerSummary
-    models = (CustomerSummary,)
     shared_handlers = {"_order_moved": ORDER_TRANSITIONS}
 
     def keys(self, event: Event):
@@ -80,7 +79,6 @@ class DailySalesProjector(RowProjector):
 
     name = "daily_sales"
     model = DailySales
-    models = (DailySales,)
 
     def keys(self, event: Event):
         return (event.occurred_at.date(),)

@@ -37,7 +37,6 @@ SHIPMENT_STATUS = {
 class OrderSummaryProjector(RowProjector):
     name = "order_summary"
     model = OrderSummary
-    models = (OrderSummary,)
     shared_handlers = {
         "_saga_progressed": SAGA_EVENTS,
         "_status_changed": STATUS_CHANGES,
