@@ -4,6 +4,10 @@ kombu's own transport creates the message file and then writes it; a worker list
 in between reads an empty file, and the JSON error stops the worker. Here a message is written
 in a staging folder beside the queue folder and renamed in (atomic on one filesystem), so a
 reader only ever sees whole messages.
+
+Without an event loop, the worker waits in ``drain_events`` for up to two seconds before it looks
+at its shutdown flag again; here a wait ends after one polling interval, so a stopped worker
+notices within it.
 """
 
 import os
@@ -28,6 +32,11 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    def drain_events(self, connection, timeout=None):
+        if timeout is not None and self.polling_interval:
+            timeout = min(timeout, self.polling_interval)
+        return super().drain_events(connection, timeout=timeout)
 
 
 def register() -> None:

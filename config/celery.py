@@ -6,6 +6,7 @@ import os
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+from . import worker_steps
 from .broker import register as register_embedded_broker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -14,6 +15,7 @@ register_embedded_broker()
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+worker_steps.install(app)
 
 
 @task_prerun.connect

@@ -269,6 +269,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Sagas report through their own tables and reply tasks; nothing reads Celery results.
 CELERY_TASK_IGNORE_RESULT = True
+# The embedded broker's worker keeps its timers on a thread that sleeps this long between checks,
+# and a warm shutdown waits for that thread; brokers with an event loop ignore it.
+CELERY_WORKER_TIMER_PRECISION = 0.1
 CELERY_TASK_TIME_LIMIT = 60
 # Celery's Django fixup closes every database connection before and after every task unless this
 # is set (celery#9824 took out its CONN_MAX_AGE support): a new PostgreSQL connection per saga

@@ -43,6 +43,20 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r}){logs}")
 
 
+def wait_until_ready(process: ManagedProcess, *, name: str | None = None, timeout: float = 60) -> None:
+    """Wait until the worker called ``name`` (``process.name`` by default) answers a ping through
+    the broker: it consumes, which its log line saying "ready" does not prove."""
+    from config.celery import app
+
+    destination = f"{name or process.name}@{socket.gethostname()}"
+    wait_for(
+        lambda: app.control.ping(destination=[destination], timeout=0.5),
+        timeout=timeout,
+        what=f"{destination} to answer a ping",
+        processes=(process,),
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -103,6 +117,7 @@ def start_worker(
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
+            "--exit-with-parent",
             *(["-Q", ",".join(queues)] if queues else []),
         ],
         env,

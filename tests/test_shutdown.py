@@ -1,0 +1,137 @@
+"""Processes stop when they are asked to, and when whoever started them is gone.
+
+Each test runs real processes on the configured broker: a worker told to stop by its supervisor,
+a worker whose supervisor was killed, and the Procfile that ``make run`` starts, stopped by Ctrl-C.
+"""
+
+import os
+import signal
+import sys
+import time
+import urllib.request
+
+import psutil
+import pytest
+
+from .processes import BIN, ManagedProcess, child_env, free_port, start_worker, wait_for, wait_until_ready
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
+
+IDLE_WORKER_STOP_SECONDS = 2
+PROCFILE_STOP_SECONDS = 5
+
+# Starts its arguments in a session of their own, as honcho and other supervisors do, prints the
+# child's pid and waits to be killed.
+SUPERVISOR = (
+    "import subprocess, sys, time\n"
+    "child = subprocess.Popen(sys.argv[1:], start_new_session=True)\n"
+    "print(f'child pid {child.pid}', flush=True)\n"
+    "time.sleep(3600)\n"
+)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def group_is_empty(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_an_idle_worker_finishes_its_warm_shutdown_within_two_seconds_of_sigterm():
+    worker = start_worker(child_env(), name="stopping-worker")
+    try:
+        wait_until_ready(worker)
+        asked = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)  # to the main process only, as `kill` or a supervisor does
+        worker.process.wait(timeout=30)
+        took = time.monotonic() - asked
+    finally:
+        worker.stop()
+
+    assert worker.process.returncode == 0, worker.output()[-2000:]
+    assert "Warm shutdown" in worker.output()
+    assert group_is_empty(worker.process.pid), "the worker's pool processes outlived it"
+    assert took <= IDLE_WORKER_STOP_SECONDS, f"the worker took {took:.2f} s to stop"
+
+
+def test_a_worker_whose_supervisor_is_killed_shuts_itself_down():
+    worker_args = [
+        str(BIN / "celery"),
+        "-A",
+        "config",
+        "worker",
+        "-n",
+        "orphan@%h",
+        "--concurrency=1",
+        "--without-gossip",
+        "--without-mingle",
+        "--exit-with-parent",
+    ]
+    supervisor = ManagedProcess("supervisor", [sys.executable, "-c", SUPERVISOR, *worker_args], child_env())
+    worker_pid = None
+    try:
+        line = wait_for(
+            lambda: next((x for x in supervisor.output().splitlines() if x.startswith("child pid ")), None),
+            timeout=30,
+            what="the supervisor to start the worker",
+            processes=(supervisor,),
+        )
+        worker_pid = int(line.split()[-1])
+        wait_until_ready(supervisor, name="orphan")
+
+        os.killpg(supervisor.process.pid, signal.SIGKILL)  # the worker, in its own session, survives this
+        supervisor.process.wait(timeout=10)
+        assert not gone(worker_pid), "the worker died with its supervisor instead of noticing"
+
+        wait_for(
+            lambda: gone(worker_pid), timeout=15, what="the orphaned worker to exit", processes=(supervisor,)
+        )
+    finally:
+        if worker_pid is not None and not gone(worker_pid):
+            os.killpg(worker_pid, signal.SIGKILL)
+        supervisor.stop()
+    assert "is gone; shutting down" in supervisor.output()
+    assert "Warm shutdown" in supervisor.output()
+
+
+def test_ctrl_c_stops_the_procfile_web_worker_and_beat_within_five_seconds(tmp_path):
+    port = free_port()
+    env = child_env(WEB_PORT=str(port), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    env["CELERY_BEAT_SCHEDULE_FILENAME"] = str(tmp_path / "beat")
+    honcho = ManagedProcess("honcho", [str(BIN / "honcho"), "start", "-f", "Procfile"], env)
+    try:
+        wait_for(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).status == 200,
+            timeout=60,
+            what="the web process",
+            processes=(honcho,),
+        )
+        wait_until_ready(honcho, name="celery")
+        wait_for(lambda: "beat: Starting" in honcho.output(), timeout=30, what="beat", processes=(honcho,))
+        started = psutil.Process(honcho.process.pid).children(recursive=True)
+        commands = [" ".join(process.cmdline()) for process in started]
+        for role in ("runserver", "worker", "beat"):
+            assert any(role in command for command in commands), f"no {role} among {commands}"
+
+        asked = time.monotonic()
+        os.killpg(honcho.process.pid, signal.SIGINT)  # what a terminal sends its foreground job on Ctrl-C
+        wait_for(
+            lambda: honcho.process.poll() is not None and all(gone(p.pid) for p in started),
+            timeout=30,
+            interval=0.05,
+            what="honcho and everything it started to exit",
+            processes=(honcho,),
+        )
+        took = time.monotonic() - asked
+    finally:
+        honcho.stop()
+    assert "sending SIGKILL" not in honcho.output(), "honcho had to kill a process that ignored SIGTERM"
+    assert took <= PROCFILE_STOP_SECONDS, f"web, worker and beat took {took:.2f} s to stop"
