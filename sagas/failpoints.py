@@ -20,12 +20,16 @@ logger = logging.getLogger(__name__)
 PUBLISH_ACTIONS = (
     Failpoint.Action.DROP,
     Failpoint.Action.DUPLICATE,
+    Failpoint.Action.LATE_COPY,
     Failpoint.Action.SHUFFLE,
     Failpoint.Action.CRASH,
 )
 # How a crash looks to a supervisor, and how far a shuffled message may slip.
 CRASH_EXIT_CODE = 70
 SHUFFLE_MAX_DELAY = 0.5
+# Long after a saga's next steps, and its compensations, have run: what a broker re-delivering
+# a message it thought unacknowledged looks like.
+LATE_COPY_DELAY = 3.0
 
 
 class InjectedFault(RuntimeError):
@@ -71,5 +75,7 @@ def with_failpoints(publish: Publisher) -> Publisher:
             countdown += random.uniform(0, SHUFFLE_MAX_DELAY)
         for _ in range(2 if Failpoint.Action.DUPLICATE in faults else 1):
             publish(task, message, countdown)
+        if Failpoint.Action.LATE_COPY in faults:
+            publish(task, message, countdown + LATE_COPY_DELAY)
 
     return publish_with_faults

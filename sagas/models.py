@@ -129,6 +129,7 @@ class Failpoint(models.Model):
         FAIL = "FAIL", "Fail the command with a transient error"
         DROP = "DROP", "Drop the message instead of sending it"
         DUPLICATE = "DUPLICATE", "Send the message twice"
+        LATE_COPY = "LATE_COPY", "Send the message, and a copy of it a few seconds later"
         SHUFFLE = "SHUFFLE", "Delay the message by a random fraction of a second"
         CRASH = "CRASH", "Kill the sending process after its commit, before it sends"
 

@@ -43,9 +43,19 @@ def projection_in_this_process():
     runner.install_waker(previous)
 
 
+@pytest.fixture(scope="session")
+def shared_processes(django_db_setup, django_db_blocker):
+    """Stops the shared worker and beat before the test databases are dropped."""
+    from .processes import SharedProcesses
+
+    yield SharedProcesses
+    SharedProcesses.stop()
+
+
 @pytest.fixture
-def saga_processes(request, tmp_path):
-    """A real Celery worker and beat on the test databases, fresh for each test.
+def saga_processes(request, shared_processes, tmp_path_factory):
+    """A real Celery worker and beat on the test databases, shared by consecutive tests that ask
+    for the same settings (``SharedProcesses``).
 
     The test must use ``django_db(transaction=True)`` so that what it writes is committed and
     visible to them. Messages a previous test left in the broker are purged first. Participants
@@ -55,7 +65,7 @@ def saga_processes(request, tmp_path):
     from config.celery import app as celery_app
     from readmodels import runner
 
-    from .processes import child_env, start_beat, start_worker
+    from .processes import SHARED_WORKER, child_env, start_beat, start_worker
 
     celery_app.control.purge()
     runner.install_waker(runner.send_request)
@@ -65,11 +75,32 @@ def saga_processes(request, tmp_path):
         # For the steps this process sends (the first of each saga) and those the worker sends.
         request.getfixturevalue("settings").SAGA_STEP_DEADLINE_SECONDS = deadline.args[0]
         clock["SAGA_STEP_DEADLINE_SECONDS"] = str(deadline.args[0])
-    env = child_env(SAGA_REMOTE_CONTEXTS=SAGA_PATHS[getattr(request, "param", "co-located")], **clock)
-    started = [start_worker(env, concurrency=4), start_beat(env, tmp_path)]
-    yield tuple(started)
-    for process in reversed(started):
-        process.stop()
+    extra = {"SAGA_REMOTE_CONTEXTS": SAGA_PATHS[getattr(request, "param", "co-located")], **clock}
+    env = child_env(**extra)
+
+    def start():
+        return (
+            start_worker(env, name=SHARED_WORKER, concurrency=4, shared=True),
+            start_beat(env, tmp_path_factory.mktemp("beat"), shared=True),
+        )
+
+    yield shared_processes.get(sorted(extra.items()), start)
+    shared_processes.quiesce()
+
+
+def pytest_collection_modifyitems(items):
+    """Within a module, tests that need the shared processes with other settings run after the
+    rest, so the shared worker restarts once per module rather than at every switch."""
+
+    def settings_rank(item) -> tuple:
+        path = getattr(getattr(item, "callspec", None), "params", {}).get("saga_processes", "co-located")
+        deadline = item.get_closest_marker("step_deadline")
+        return (path != "co-located", path, deadline.args[0] if deadline else 0)
+
+    modules = {}
+    for item in items:
+        modules.setdefault(item.module, len(modules))
+    items.sort(key=lambda item: (modules[item.module], settings_rank(item)))
 
 
 def token_client(user) -> APIClient:

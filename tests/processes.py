@@ -76,7 +76,15 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, args: list[str], env: dict[str, str]):
+    """A process of the system under test, with its output in a log file.
+
+    Starting one stops the shared worker and beat (``SharedProcesses``) unless it is one of them:
+    two workers with different settings must never consume the same queues.
+    """
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], *, shared: bool = False):
+        if not shared:
+            SharedProcesses.stop()
         self.name = name
         self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -101,7 +109,12 @@ class ManagedProcess:
 
 
 def start_worker(
-    env: dict[str, str], *, name: str = "test-worker", concurrency: int = 2, queues: tuple[str, ...] = ()
+    env: dict[str, str],
+    *,
+    name: str = "test-worker",
+    concurrency: int = 2,
+    queues: tuple[str, ...] = (),
+    shared: bool = False,
 ) -> ManagedProcess:
     """A worker serving ``queues``, or every queue when none is named."""
     return ManagedProcess(
@@ -121,10 +134,11 @@ def start_worker(
             *(["-Q", ",".join(queues)] if queues else []),
         ],
         env,
+        shared=shared,
     )
 
 
-def start_beat(env: dict[str, str], schedule_dir: Path) -> ManagedProcess:
+def start_beat(env: dict[str, str], schedule_dir: Path, *, shared: bool = False) -> ManagedProcess:
     return ManagedProcess(
         "beat",
         [
@@ -137,6 +151,7 @@ def start_beat(env: dict[str, str], schedule_dir: Path) -> ManagedProcess:
             str(schedule_dir / "beat"),
         ],
         env,
+        shared=shared,
     )
 
 
@@ -146,3 +161,57 @@ def start_web(env: dict[str, str], port: int) -> ManagedProcess:
         [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
         env,
     )
+
+
+class SharedProcesses:
+    """One worker and one beat that consecutive system tests share while they ask for the same
+    settings: starting and stopping them cost more than most of those tests.
+
+    What one test leaves behind must not reach the next one, which reuses product names and
+    customers: ``quiesce`` empties the queues and waits until the worker runs nothing before the
+    databases are flushed.
+    """
+
+    _settings: object = None
+    _processes: tuple[ManagedProcess, ...] = ()
+
+    @classmethod
+    def get(
+        cls, settings: object, start: Callable[[], tuple[ManagedProcess, ...]]
+    ) -> tuple[ManagedProcess, ...]:
+        if settings != cls._settings or not all(process.alive() for process in cls._processes):
+            cls.stop()
+            cls._processes = start()
+            cls._settings = settings
+        return cls._processes
+
+    @classmethod
+    def quiesce(cls, *, timeout: float = 30) -> None:
+        from config.celery import app
+
+        worker = next((process for process in cls._processes if process.name == SHARED_WORKER), None)
+        if worker is None or not worker.alive():
+            return
+        destination = [f"{SHARED_WORKER}@{socket.gethostname()}"]
+
+        def idle() -> bool:
+            app.control.purge()
+            inspect = app.control.inspect(destination=destination, timeout=1, limit=1)
+            active, reserved = inspect.active(), inspect.reserved()
+            return bool(active) and bool(reserved) and not any(active.values()) and not any(reserved.values())
+
+        wait_for(
+            idle,
+            timeout=timeout,
+            what="the shared worker to finish the last test's tasks",
+            processes=(worker,),
+        )
+
+    @classmethod
+    def stop(cls) -> None:
+        for process in reversed(cls._processes):
+            process.stop()
+        cls._processes, cls._settings = (), None
+
+
+SHARED_WORKER = "shared-worker"

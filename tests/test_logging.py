@@ -154,7 +154,11 @@ def test_a_worker_step_logs_a_line_with_its_saga_order_and_step(saga_processes):
         for line in worker.output().splitlines():
             if line.startswith("{"):
                 entry = json.loads(line)
-                if entry.get("task") == "inventory.reserve_stock" and entry["logger"] == "celery.app.trace":
+                if (
+                    entry.get("task") == "inventory.reserve_stock"
+                    and entry["logger"] == "celery.app.trace"
+                    and entry.get("saga_id") == body["saga_id"]
+                ):
                     return entry
         return None
 

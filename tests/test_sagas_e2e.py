@@ -1,6 +1,7 @@
 """The order sagas end to end: commands through the HTTP API, steps on a real Celery worker,
 lost messages healed by a real beat-driven sweeper. After each scenario the invariants hold."""
 
+import json
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -8,20 +9,24 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
+from django.db.models import Sum
 
 from eventlog.models import Event
 from inventory.models import Product, StockReservation
 from inventory.services import product_create
-from orders.models import Order
+from orders.models import Order, OrderLine
+from orders.services import order_place
 from payments.models import Charge, Customer, Refund
 from payments.services import customer_register
-from sagas.models import Direction, Failpoint, Saga, SagaStep
+from sagas.failpoints import LATE_COPY_DELAY
+from sagas.models import Direction, Failpoint, Saga, SagaStep, StepReceipt
 from shipping.models import Shipment
 
 from .conftest import token_client
 from .processes import child_env, start_worker, wait_for
 from .sagas import (
+    ADDRESS,
     Rescues,
     assert_invariants,
     assert_nothing_rescued,
@@ -36,6 +41,9 @@ from .sagas import (
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
 
 PARTICIPANT_TASKS = participant_tasks()
+# Tests that lose a message on purpose wait for the sweeper to notice it; a short deadline keeps
+# them quick, and is still many times longer than a step takes.
+LOST_MESSAGE_DEADLINE_SECONDS = 2
 
 
 @pytest.fixture
@@ -257,6 +265,98 @@ def test_dispatch_ships_the_stock_and_refuses_a_second_dispatch_or_a_cancel(
     assert_nothing_rescued()
 
 
+def task_runs(worker, task: str, saga_id: str) -> list[str]:
+    """When ``task`` finished for ``saga_id``, from the worker's log, in order."""
+    finished = []
+    for line in worker.output().splitlines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        if (
+            entry.get("logger") == "celery.app.trace"
+            and entry.get("task") == task
+            and entry.get("saga_id") == saga_id
+            and "succeeded in" in entry["message"]
+        ):
+            finished.append(entry["time"])
+    return finished
+
+
+@pytest.mark.parametrize("saga_processes", ["co-located", "remote"], indirect=True)
+def test_copies_that_arrive_after_the_saga_compensated_change_nothing(
+    request, saga_processes, shop, alice, alice_client
+):
+    remote = request.node.callspec.params["saga_processes"] == "remote"
+    late = ["inventory.reserve_stock", "payments.charge_payment", *(["sagas.record_reply"] if remote else [])]
+    for task in late:
+        Failpoint.objects.create(task=task, action=Failpoint.Action.LATE_COPY, remaining=1)
+
+    body = place(alice_client, [("KB", 1)], country="XX").json()
+    saga = wait_for_saga(body["saga_id"], processes=saga_processes)
+    assert saga.state == Saga.State.COMPENSATED
+    worker = saga_processes[0]
+    for task in late:
+        wait_for(
+            lambda task=task: len(task_runs(worker, task, body["saga_id"])) >= 2,
+            timeout=LATE_COPY_DELAY + 30,
+            what=f"the late copy of {task} to run",
+            processes=saga_processes,
+        )
+
+    released = task_runs(worker, "inventory.release_stock", body["saga_id"])
+    assert task_runs(worker, "inventory.reserve_stock", body["saga_id"])[1] > released[-1], (
+        "the copy came late"
+    )
+    assert Failpoint.objects.filter(fired=1).count() == len(late)
+    order = Order.objects.get(pk=body["order_id"])
+    assert order.status == Order.Status.REJECTED
+    assert order.failure_reason.startswith("UNDELIVERABLE")
+    assert StockReservation.objects.get(order_id=order.pk).status == StockReservation.Status.RELEASED
+    assert (Product.objects.get(sku="KB").on_hand, Product.objects.get(sku="KB").reserved) == (10, 0)
+    assert Charge.objects.get(order_id=order.pk).refund.amount == Decimal("50.00")
+    assert Customer.objects.get(pk=alice.pk).credit_available == Decimal("500.00")
+    assert order_events(order.pk).count("StockReserved") == 1
+    assert order_events(order.pk).count("PaymentCharged") == 1
+    assert Saga.objects.get(pk=saga.pk).state == Saga.State.COMPENSATED
+    assert_invariants()
+    assert_nothing_rescued()  # the stale answers were ignored, not recorded as attempts
+
+
+def test_a_command_whose_transaction_rolls_back_never_reaches_the_worker(
+    saga_processes, shop, alice, alice_client
+):
+    placed = []
+
+    def place_then_give_up():
+        with transaction.atomic():
+            placed.append(
+                order_place(
+                    customer_id=alice.pk,
+                    items=[{"sku": "KB", "quantity": 1}],
+                    address={**ADDRESS, "country": "GB"},
+                )
+            )
+            raise RuntimeError("given up before commit")
+
+    with pytest.raises(RuntimeError, match="given up"):
+        place_then_give_up()
+    abandoned = placed[0]
+    # Sent after it on the same queues: once this saga has ended, the worker has long taken
+    # anything that was sent before.
+    barrier = place(alice_client, [("MS", 1)]).json()
+    wait_for_saga(barrier["saga_id"], processes=saga_processes)
+
+    assert not Order.objects.filter(pk=abandoned.pk).exists()
+    assert not Saga.objects.filter(pk=abandoned.saga_id).exists()
+    assert not StepReceipt.objects.filter(saga_id=abandoned.saga_id).exists()
+    assert Product.objects.get(sku="KB").reserved == 0
+    worker = saga_processes[0]
+    assert barrier["saga_id"] in worker.output(), "the worker logs the sagas it serves"
+    assert str(abandoned.saga_id) not in worker.output(), "the worker received a command that never committed"
+    assert_invariants()
+
+
+@pytest.mark.step_deadline(LOST_MESSAGE_DEADLINE_SECONDS)
 def test_a_pending_order_takes_no_other_command_and_a_lost_command_is_sent_again(
     saga_processes, shop, alice_client, staff_client
 ):
@@ -279,6 +379,7 @@ def test_a_pending_order_takes_no_other_command_and_a_lost_command_is_sent_again
     assert_invariants()
 
 
+@pytest.mark.step_deadline(LOST_MESSAGE_DEADLINE_SECONDS)
 def test_a_regression_that_drops_every_first_send_still_ends_the_saga_but_is_noticed(
     saga_processes, shop, alice, alice_client
 ):
@@ -301,6 +402,7 @@ def test_a_regression_that_drops_every_first_send_still_ends_the_saga_but_is_not
     assert_invariants()
 
 
+@pytest.mark.step_deadline(LOST_MESSAGE_DEADLINE_SECONDS)
 @pytest.mark.parametrize("saga_processes", ["remote"], indirect=True)
 def test_a_lost_reply_is_recovered_from_the_participants_receipt(saga_processes, shop, alice, alice_client):
     Failpoint.objects.create(task="sagas.record_reply", action=Failpoint.Action.DROP, remaining=1)
@@ -412,31 +514,43 @@ def test_a_dispatch_stopped_by_an_undeclared_refusal_resumes_once_its_cause_is_f
 
 # Thirty orders at once queue longer than the suite's 5 s step deadline on a busy 2-core machine;
 # a sweeper re-send there would be a symptom of the clock, not a lost message.
-@pytest.mark.step_deadline(60)
-def test_thirty_buyers_for_five_units_confirm_exactly_five(saga_processes):
-    product_create(sku="LAST", name="Last lamps", price=Decimal("10.00"), stock=5)
-    buyers = [
+def place_at_once(carts: list[tuple[object, list[tuple[str, int]]]]) -> list[str]:
+    """Place every (customer, items) cart from its own thread, all released together; the
+    order ids, in the carts' order."""
+    start = threading.Barrier(len(carts))
+
+    def buy(cart) -> str:
+        customer, items = cart
+        try:
+            client = token_client(customer.user)
+            start.wait(timeout=30)
+            return place(client, items).json()["order_id"]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(carts)) as pool:
+        return list(pool.map(buy, carts))
+
+
+def buyers(count: int, *, credit: Decimal) -> list[Customer]:
+    return [
         customer_register(
             username=f"buyer{n}",
             password="pw-buyer-123",
             email=f"b{n}@example.com",
             name=f"Buyer {n}",
-            credit_limit=100,
+            credit_limit=credit,
         )
-        for n in range(6)
+        for n in range(count)
     ]
-    start = threading.Barrier(30)
 
-    def buy(n: int) -> str:
-        try:
-            client = token_client(buyers[n % len(buyers)].user)
-            start.wait(timeout=30)
-            return place(client, [("LAST", 1)]).json()["order_id"]
-        finally:
-            connections.close_all()
 
-    with ThreadPoolExecutor(max_workers=30) as pool:
-        order_ids = list(pool.map(buy, range(30)))
+@pytest.mark.step_deadline(60)
+def test_thirty_buyers_for_five_units_confirm_exactly_five(saga_processes):
+    product_create(sku="LAST", name="Last lamps", price=Decimal("10.00"), stock=5)
+    customers = buyers(6, credit=Decimal("100.00"))
+
+    order_ids = place_at_once([(customers[n % len(customers)], [("LAST", 1)]) for n in range(30)])
     wait_until_settled(processes=saga_processes, timeout=90)
 
     statuses = Counter(Order.objects.filter(pk__in=order_ids).values_list("status", flat=True))
@@ -445,6 +559,73 @@ def test_thirty_buyers_for_five_units_confirm_exactly_five(saga_processes):
     assert all(reason.startswith("OUT_OF_STOCK") for reason in reasons)
     lamp = Product.objects.get(sku="LAST")
     assert (lamp.on_hand, lamp.reserved) == (5, 5)
+    assert_invariants()
+    assert_nothing_rescued()
+
+
+@pytest.mark.step_deadline(60)
+def test_orders_whose_lines_overlap_in_opposite_orders_neither_deadlock_nor_oversell(saga_processes):
+    """Carts name the same parts in opposite orders. Orders keep their lines in sku order and
+    the reservation locks rows in sku order; with both orderings removed, PostgreSQL reports
+    deadlocks here and the retries show as rescues."""
+    stock = 7
+    for sku in ("A", "B", "C"):
+        product_create(sku=sku, name=f"Part {sku}", price=Decimal("5.00"), stock=stock)
+    shapes = [
+        ("A", "B"),
+        ("B", "A"),
+        ("B", "C"),
+        ("C", "B"),
+        ("A", "C"),
+        ("C", "A"),
+        ("A", "B", "C"),
+        ("C", "B", "A"),
+    ]
+    customers = buyers(4, credit=Decimal("1000.00"))
+    carts = [(customers[n % 4], [(sku, 1) for sku in shape]) for n, shape in enumerate(shapes * 2)]
+    demand = Counter(sku for _, items in carts for sku, _ in items)
+    assert all(demand[sku] > stock for sku in "ABC"), "every part is wanted more than it is stocked"
+
+    order_ids = place_at_once(carts)
+    wait_until_settled(processes=saga_processes, timeout=90)
+
+    orders = Order.objects.filter(pk__in=order_ids)
+    statuses = Counter(orders.values_list("status", flat=True))
+    assert set(statuses) == {"CONFIRMED", "REJECTED"}, statuses
+    assert all(
+        reason.startswith("OUT_OF_STOCK")
+        for reason in orders.filter(status="REJECTED").values_list("failure_reason", flat=True)
+    )
+    assert set(Saga.objects.values_list("state", flat=True)) == {Saga.State.COMPLETED, Saga.State.COMPENSATED}
+    for product in Product.objects.all():
+        confirmed = (
+            OrderLine.objects.filter(order__status="CONFIRMED", sku=product.sku).aggregate(
+                total=Sum("quantity")
+            )["total"]
+            or 0
+        )
+        assert (product.on_hand, product.reserved) == (stock, confirmed), product.sku
+        assert product.reserved <= product.on_hand
+    assert_invariants()
+    assert_nothing_rescued()  # a deadlock would have shown as a failed attempt and a re-send
+
+
+@pytest.mark.step_deadline(60)
+def test_two_orders_of_one_customer_racing_for_the_same_credit_charge_once(saga_processes):
+    product_create(sku="TV", name="Television", price=Decimal("60.00"), stock=20)
+    customers = buyers(6, credit=Decimal("100.00"))
+    carts = [(customer, [("TV", 1)]) for customer in customers for _ in range(2)]
+
+    order_ids = place_at_once(carts)
+    wait_until_settled(processes=saga_processes, timeout=90)
+
+    for customer in customers:
+        orders = Order.objects.filter(pk__in=order_ids, customer_id=customer.pk)
+        assert sorted(orders.values_list("status", flat=True)) == ["CONFIRMED", "REJECTED"], customer.name
+        assert orders.get(status="REJECTED").failure_reason.startswith("PAYMENT_DECLINED")
+        assert Charge.objects.filter(customer=customer).count() == 1
+        assert not Refund.objects.filter(charge__customer=customer).exists()
+        assert Customer.objects.get(pk=customer.pk).credit_available == Decimal("40.00")
     assert_invariants()
     assert_nothing_rescued()
 
