@@ -21,11 +21,24 @@ def skip_or_fail(reason: str) -> None:
 def _required_services(request):
     if request.node.get_closest_marker("postgres") and connections["default"].vendor != "postgresql":
         skip_or_fail("this test needs PostgreSQL: set DATABASE_URL=postgres://... (see README)")
-    if request.node.get_closest_marker("redis"):
+    if request.node.get_closest_marker("failpoints"):
         from django.conf import settings
 
-        if not settings.CELERY_BROKER_URL.startswith("redis"):
-            skip_or_fail("this test needs Redis: set CELERY_BROKER_URL=redis://... (see README)")
+        if not settings.SAGA_FAILPOINTS_ENABLED:
+            skip_or_fail("this test switches failpoints on: it needs SAGA_FAILPOINTS_ENABLED=true")
+
+
+def pytest_sessionstart(session):
+    """CI names the broker each run is for (``CI_BROKER``): a run that lost its broker URL
+    would otherwise pass on the embedded one and prove nothing about the server it was for."""
+    if not IN_CI:
+        return
+    from django.conf import settings
+
+    expected = os.environ.get("CI_BROKER", "")
+    actual = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    if actual != expected:
+        raise pytest.UsageError(f"CI=true with CI_BROKER={expected!r}, but the broker in use is {actual!r}")
 
 
 SAGA_PATHS = {"co-located": "", "remote": "orders,inventory,payments,shipping"}

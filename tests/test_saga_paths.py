@@ -129,6 +129,7 @@ def test_a_co_located_duplicate_or_late_copy_does_nothing(
     assert StepReceipt.objects.filter(step="reserve_stock").count() == 1
 
 
+@pytest.mark.failpoints
 def test_a_co_located_transient_failure_rolls_back_and_the_engine_retries_it(
     settings, sent, django_capture_on_commit_callbacks, deliver
 ):

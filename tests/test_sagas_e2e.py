@@ -282,6 +282,7 @@ def task_runs(worker, task: str, saga_id: str) -> list[str]:
     return finished
 
 
+@pytest.mark.failpoints
 @pytest.mark.parametrize("saga_processes", ["co-located", "remote"], indirect=True)
 def test_copies_that_arrive_after_the_saga_compensated_change_nothing(
     request, saga_processes, shop, alice, alice_client
@@ -356,6 +357,7 @@ def test_a_command_whose_transaction_rolls_back_never_reaches_the_worker(
     assert_invariants()
 
 
+@pytest.mark.failpoints
 @pytest.mark.step_deadline(LOST_MESSAGE_DEADLINE_SECONDS)
 def test_a_pending_order_takes_no_other_command_and_a_lost_command_is_sent_again(
     saga_processes, shop, alice_client, staff_client
@@ -379,6 +381,7 @@ def test_a_pending_order_takes_no_other_command_and_a_lost_command_is_sent_again
     assert_invariants()
 
 
+@pytest.mark.failpoints
 @pytest.mark.step_deadline(LOST_MESSAGE_DEADLINE_SECONDS)
 def test_a_regression_that_drops_every_first_send_still_ends_the_saga_but_is_noticed(
     saga_processes, shop, alice, alice_client
@@ -402,6 +405,7 @@ def test_a_regression_that_drops_every_first_send_still_ends_the_saga_but_is_not
     assert_invariants()
 
 
+@pytest.mark.failpoints
 @pytest.mark.step_deadline(LOST_MESSAGE_DEADLINE_SECONDS)
 @pytest.mark.parametrize("saga_processes", ["remote"], indirect=True)
 def test_a_lost_reply_is_recovered_from_the_participants_receipt(saga_processes, shop, alice, alice_client):
@@ -419,6 +423,7 @@ def test_a_lost_reply_is_recovered_from_the_participants_receipt(saga_processes,
     assert_invariants()
 
 
+@pytest.mark.failpoints
 @pytest.mark.parametrize("saga_processes", ["co-located", "remote"], indirect=True)
 def test_every_command_and_reply_delivered_twice_changes_state_once(
     saga_processes, shop, alice, alice_client, staff_client
@@ -453,6 +458,7 @@ def test_every_command_and_reply_delivered_twice_changes_state_once(
     assert_nothing_rescued()
 
 
+@pytest.mark.failpoints
 def test_a_compensation_that_keeps_failing_leaves_the_saga_failed_until_an_operator_retries(
     saga_processes, shop, alice, alice_client, staff_client
 ):

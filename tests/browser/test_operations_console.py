@@ -107,6 +107,7 @@ def test_the_dashboard_draws_simulated_traffic_and_refreshes_in_place(
     assert browsing.elsewhere() == [], "charts and scripts come from the application"
 
 
+@pytest.mark.failpoints
 def test_an_order_links_to_its_saga_timeline(browsing, saga_processes, operator, shop):
     # Two lost attempts at charging, then an address nobody delivers to: retries, a failure and
     # three compensations on one timeline.
@@ -144,6 +145,7 @@ def test_an_order_links_to_its_saga_timeline(browsing, saga_processes, operator,
     assert browsing.problems == []
 
 
+@pytest.mark.failpoints
 def test_an_operator_retries_a_failed_saga_found_on_the_dashboard(browsing, saga_processes, operator, shop):
     client = token_client(shop.user)
     order_id = client.post("/api/orders/", order_body([("KB", 1)]), format="json").json()["order_id"]

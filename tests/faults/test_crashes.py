@@ -163,6 +163,7 @@ def test_postgres_connections_killed_and_server_restarted_mid_run(system):
     )
 
 
+@pytest.mark.failpoints
 def test_a_process_that_dies_between_commit_and_send_is_repaired(system):
     customers = stock_the_shop(system)
     # The web process dies after committing an order, before sending its first command; a worker
@@ -200,6 +201,7 @@ def test_a_process_that_dies_between_commit_and_send_is_repaired(system):
     )
 
 
+@pytest.mark.failpoints
 def test_every_message_twice_and_out_of_order(system):
     customers = stock_the_shop(system)
     tasks = [*PARTICIPANT_TASKS, "sagas.record_reply"]
