@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from celery import Celery
 from django.db import connections
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +44,14 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r}){logs}")
 
 
-def wait_until_ready(process: ManagedProcess, *, name: str | None = None, timeout: float = 60) -> None:
+def wait_until_ready(
+    process: ManagedProcess, *, name: str | None = None, timeout: float = 60, app: Celery | None = None
+) -> None:
     """Wait until the worker called ``name`` (``process.name`` by default) answers a ping through
-    the broker: it consumes, which its log line saying "ready" does not prove."""
-    from config.celery import app
+    the broker (``app``'s, this run's by default): it consumes, which its log line saying "ready"
+    does not prove."""
+    if app is None:
+        from config.celery import app
 
     destination = f"{name or process.name}@{socket.gethostname()}"
     wait_for(

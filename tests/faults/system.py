@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..processes import ROOT, ManagedProcess, free_port, start_beat, start_worker, wait_for
+from celery import Celery
+
+from ..processes import ROOT, ManagedProcess, free_port, start_beat, start_worker, wait_for, wait_until_ready
 from .servers import PrivatePostgres, PrivateRedis
 
 BIN = Path(sys.executable).parent
@@ -61,6 +63,8 @@ class System:
         self.beat: ManagedProcess | None = None
         self._worker_count = 0
         self.staff_token = ""
+        # Remote control through the private broker: pings that tell a worker consumes.
+        self.control = Celery("fault-suite-control", broker=redis.url(), set_as_current=False)
 
     # --- processes ---------------------------------------------------------------------------
 
@@ -129,7 +133,8 @@ class System:
             what="the web process",
             processes=self.processes,
         )
-        wait_for(self._workers_ready, timeout=60, what="the workers", processes=self.processes)
+        for worker in self.workers:
+            wait_until_ready(worker, app=self.control)
 
     def start_worker(self) -> ManagedProcess:
         self._worker_count += 1
@@ -137,9 +142,6 @@ class System:
         worker = start_worker(self.env, name=name)
         self.workers.append(worker)
         return worker
-
-    def _workers_ready(self) -> bool:
-        return all("ready." in worker.output() for worker in self.workers if worker.alive())
 
     def kill_worker(self, worker: ManagedProcess) -> None:
         """kill -9 the worker and its pool children, as a lost machine would."""
@@ -154,6 +156,7 @@ class System:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop(timeout=10)
+        self.control.close()
 
     # --- HTTP --------------------------------------------------------------------------------
 
