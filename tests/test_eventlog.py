@@ -149,3 +149,60 @@ def test_event_times_follow_positions_when_writers_overlap():
     )
     assert len(times) == 20
     assert times == sorted(times)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_no_later_position_is_visible_while_an_earlier_one_is_in_flight():
+    """A deterministic interleaving of two writers: the first appends and keeps its transaction
+    open; the second appends and commits while it waits. A reader in between must not see the
+    second position without the first, or a checkpoint could move past the first for ever."""
+    first_appended, first_may_commit, second_committed = (
+        threading.Event(),
+        threading.Event(),
+        threading.Event(),
+    )
+    errors = []
+
+    def append(n: int) -> None:
+        event_append(aggregate_type="probe", aggregate_id="P", type="ProbeRecorded", data={"n": n})
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                append(1)
+                first_appended.set()
+                first_may_commit.wait(10)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            with transaction.atomic():
+                append(2)
+            second_committed.set()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    writers = [threading.Thread(target=first), threading.Thread(target=second)]
+    writers[0].start()
+    assert first_appended.wait(10)
+    writers[1].start()
+    second_committed.wait(1)  # every chance to commit; with the append lock it cannot
+    visible_meanwhile = list(Event.objects.filter(type="ProbeRecorded").values_list("position", flat=True))
+    first_may_commit.set()
+    for writer in writers:
+        writer.join(10)
+
+    assert errors == []
+    assert visible_meanwhile == [], (
+        f"position {visible_meanwhile} committed while an earlier one was in flight"
+    )
+    positions = list(
+        Event.objects.filter(type="ProbeRecorded").order_by("position").values_list("data", flat=True)
+    )
+    assert positions == [{"n": 1}, {"n": 2}]
