@@ -1,6 +1,9 @@
 """Projection: exactly once, no skipped events, failures contained and repaired."""
 
 import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -20,7 +23,7 @@ from readmodels import runner, wiring
 from readmodels.models import OrderTimelineEntry, ProductAvailability, ProjectorCheckpoint
 from readmodels.projectors.catalog import ProductAvailabilityProjector
 
-from .processes import wait_for
+from .processes import ROOT, child_env, wait_for
 from .readside import add_product, projection_paused
 from .sagas import assert_nothing_rescued, rescues
 
@@ -155,10 +158,28 @@ def test_live_projection_rescues_nothing():
     assert {checkpoint.rescued_events for checkpoint in checkpoints().values()} == {0}
 
 
+# Commits a product and is killed (SIGKILL) by the first of its commit hooks, before the hook
+# that wakes the projection runner can run.
+COMMIT_THEN_DIE = """
+import os, signal
+import django
+django.setup()
+from decimal import Decimal
+from django.db import transaction
+from inventory.services import product_create
+with transaction.atomic():
+    transaction.on_commit(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    product_create(sku="KB", name="Keyboard", price=Decimal("10.00"), stock=4)
+"""
+
+
 @pytest.mark.system
-def test_beat_catches_up_what_a_crashed_process_never_projected_and_says_it_rescued_it(saga_processes):
-    with projection_paused():
-        add_product("KB", stock=4)
+def test_beat_catches_up_what_a_killed_process_committed_but_never_projected(saga_processes):
+    crashed = subprocess.run(
+        [sys.executable, "-c", COMMIT_THEN_DIE], cwd=ROOT, env=child_env(), capture_output=True, timeout=60
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    assert event_log_head() > 0, "the change and its events committed before the process died"
 
     product = wait_for(
         lambda: ProductAvailability.objects.filter(sku="KB").first(),
