@@ -133,7 +133,11 @@ def test_every_admin_page_renders_and_searches(client, model):
         assert client.get(admin_urls_for(model), {"q": GARBAGE_SEARCH}).status_code == 200
     for list_filter in model_admin.list_filter:
         if isinstance(list_filter, str):
-            assert client.get(admin_urls_for(model), {f"{list_filter}__exact": "X"}).status_code in (200, 302)
+            filtered = client.get(admin_urls_for(model), {f"{list_filter}__exact": "X"})
+            # Django answers a value its field cannot hold with a redirect to ?e=1 (invalid lookup).
+            assert filtered.status_code == 200 or (
+                filtered.status_code == 302 and filtered.url.endswith("?e=1")
+            )
 
     first = model._default_manager.first()
     assert first is not None, f"the fixture should create a {model._meta.label}"

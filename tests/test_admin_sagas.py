@@ -319,7 +319,7 @@ def test_staff_who_may_only_view_sagas_cannot_operate_them(client):
     assert page.status_code == 200
     assert operation_url(saga, "retry") not in page.content.decode()
     assert changelist.context["action_form"] is None
-    assert action.status_code in (200, 302)
+    assert action.status_code == 200, "the changelist again: no action form to run"
     assert button.status_code == 403
     assert saga.state == Saga.State.FAILED
     assert not LogEntry.objects.exists()

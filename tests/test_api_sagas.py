@@ -4,6 +4,7 @@ import pytest
 
 from orders.sagas import CANCEL_ORDER, PLACE_ORDER, PlacedOrder
 from sagas import engine
+from sagas.models import Saga
 
 from .sagas import order_to_fulfil
 
@@ -59,11 +60,16 @@ def test_unknown_filter_values_are_400(staff_client, sagas, query):
 
 
 def test_pages_are_capped_at_a_hundred(staff_client, sagas):
+    Saga.objects.bulk_create(
+        Saga(type="place_order", subject_id=uuid.uuid4(), state=Saga.State.COMPLETED) for _ in range(101)
+    )
+
     response = staff_client.get("/api/sagas/?page_size=1000")
 
     assert response.status_code == 200
-    assert len(response.json()["results"]) == 2
-    assert staff_client.get("/api/sagas/?page_size=1").json()["next"] is not None
+    assert response.json()["count"] == 103
+    assert len(response.json()["results"]) == 100
+    assert response.json()["next"] is not None
 
 
 def test_detail_and_404(staff_client, sagas):

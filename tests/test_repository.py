@@ -36,10 +36,3 @@ def test_no_secret_is_committed():
     ]
 
     assert found == []
-
-
-def test_the_settings_secret_comes_from_the_environment():
-    settings = (ROOT / "config/settings.py").read_text()
-
-    assert 'SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or DEVELOPMENT_SECRET_KEY' in settings
-    assert "must be set when DJANGO_DEBUG is false" in settings

@@ -81,6 +81,13 @@ def test_urls_point_at_postgresql_and_redis():
     ]
 
 
+def test_the_secret_key_is_the_one_in_the_environment():
+    result = settings_in_subprocess(PRODUCTION_ENV, "settings.SECRET_KEY")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == PRODUCTION_ENV["DJANGO_SECRET_KEY"]
+
+
 def test_production_refuses_the_development_secret_key():
     result = settings_in_subprocess({"DJANGO_DEBUG": "false"}, "settings.DEBUG")
 
