@@ -14,6 +14,9 @@ from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("APP_VAR_DIR", BASE_DIR / "var"))
+# The SQLite files, the embedded broker's folders and beat's schedule live here, whichever
+# database and broker are configured.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
 
@@ -117,7 +120,6 @@ def database_from_env(variable: str, sqlite_name: str) -> dict:
     url = os.environ.get(variable)
     if url:
         return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / f"{sqlite_name}.sqlite3",

@@ -56,6 +56,16 @@ def projection_in_this_process():
     runner.install_waker(previous)
 
 
+@pytest.fixture(autouse=True)
+def _shared_processes_only_while_asked_for(request):
+    """The shared worker and beat would go on consuming and catching up while a test that did not
+    ask for them runs: they stop before it."""
+    if "saga_processes" not in request.fixturenames:
+        from .processes import SharedProcesses
+
+        SharedProcesses.stop()
+
+
 @pytest.fixture(scope="session")
 def shared_processes(django_db_setup, django_db_blocker):
     """Stops the shared worker and beat before the test databases are dropped."""

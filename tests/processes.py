@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -45,21 +46,28 @@ def wait_for(
 
 
 def wait_until_ready(
-    process: ManagedProcess, *, name: str | None = None, timeout: float = 60, app: Celery | None = None
+    process: ManagedProcess, *, name: str | None = None, timeout: float = 60, broker_url: str | None = None
 ) -> None:
     """Wait until the worker called ``name`` (``process.name`` by default) answers a ping through
-    the broker (``app``'s, this run's by default): it consumes, which its log line saying "ready"
-    does not prove."""
-    if app is None:
+    the broker at ``broker_url`` (this run's by default): it consumes, which its log line saying
+    "ready" does not prove."""
+    destination = f"{name or process.name}@{socket.gethostname()}"
+    if broker_url is None:
         from config.celery import app
 
-    destination = f"{name or process.name}@{socket.gethostname()}"
-    wait_for(
-        lambda: app.control.ping(destination=[destination], timeout=0.5),
-        timeout=timeout,
-        what=f"{destination} to answer a ping",
-        processes=(process,),
-    )
+        pinging = contextlib.nullcontext(app)
+    else:
+        # Celery lets CELERY_BROKER_URL in the environment override an app's broker_url, but not
+        # the read and write URLs, which the pings and their replies go through.
+        pinging = Celery("readiness", set_as_current=False)
+        pinging.conf.update(broker_read_url=broker_url, broker_write_url=broker_url)
+    with pinging as app:
+        wait_for(
+            lambda: app.control.ping(destination=[destination], timeout=0.5),
+            timeout=timeout,
+            what=f"{destination} to answer a ping",
+            processes=(process,),
+        )
 
 
 def free_port() -> int:
@@ -81,15 +89,9 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 class ManagedProcess:
-    """A process of the system under test, with its output in a log file.
+    """A process of the system under test, with its output in a log file."""
 
-    Starting one stops the shared worker and beat (``SharedProcesses``) unless it is one of them:
-    two workers with different settings must never consume the same queues.
-    """
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], *, shared: bool = False):
-        if not shared:
-            SharedProcesses.stop()
+    def __init__(self, name: str, args: list[str], env: dict[str, str]):
         self.name = name
         self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -121,7 +123,11 @@ def start_worker(
     queues: tuple[str, ...] = (),
     shared: bool = False,
 ) -> ManagedProcess:
-    """A worker serving ``queues``, or every queue when none is named."""
+    """A worker serving ``queues``, or every queue when none is named. Unless it is the shared
+    one, the shared worker and beat stop first: two workers with different settings must never
+    consume the same queues."""
+    if not shared:
+        SharedProcesses.stop()
     return ManagedProcess(
         name,
         [
@@ -139,11 +145,12 @@ def start_worker(
             *(["-Q", ",".join(queues)] if queues else []),
         ],
         env,
-        shared=shared,
     )
 
 
 def start_beat(env: dict[str, str], schedule_dir: Path, *, shared: bool = False) -> ManagedProcess:
+    if not shared:
+        SharedProcesses.stop()
     return ManagedProcess(
         "beat",
         [
@@ -156,7 +163,6 @@ def start_beat(env: dict[str, str], schedule_dir: Path, *, shared: bool = False)
             str(schedule_dir / "beat"),
         ],
         env,
-        shared=shared,
     )
 
 

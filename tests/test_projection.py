@@ -1,5 +1,6 @@
 """Projection: exactly once, no skipped events, failures contained and repaired."""
 
+import os
 import random
 import signal
 import subprocess
@@ -19,12 +20,19 @@ from django.utils import timezone
 
 from eventlog.models import Event
 from eventlog.services import event_append, event_log_head
-from readmodels import runner, wiring
-from readmodels.models import OrderTimelineEntry, ProductAvailability, ProjectorCheckpoint
+from orders.services import order_place
+from readmodels import projection, runner, wiring
+from readmodels.models import (
+    CustomerSummary,
+    DailySales,
+    OrderTimelineEntry,
+    ProductAvailability,
+    ProjectorCheckpoint,
+)
 from readmodels.projectors.catalog import ProductAvailabilityProjector
 
-from .processes import ROOT, child_env, wait_for
-from .readside import add_product, projection_paused
+from .processes import ROOT, child_env, start_worker, wait_for, wait_until_ready
+from .readside import ADDRESS, add_product, projection_paused, register
 from .sagas import assert_nothing_rescued, rescues
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
@@ -191,6 +199,74 @@ def test_beat_catches_up_what_a_killed_process_committed_but_never_projected(sag
     assert rescues().caught_up == len(wiring.PROJECTORS)
     with pytest.raises(AssertionError, match="needed rescuing"):
         assert_nothing_rescued()
+
+
+def caught_up() -> bool:
+    return (
+        projection.projected_through([projector.name for projector in wiring.PROJECTORS]) >= event_log_head()
+    )
+
+
+def waiting_on_a_lock(database: str) -> bool:
+    """A backend of ``database`` waits for a row lock: a runner stalled inside its batch."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            [database],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.system
+def test_a_runner_killed_inside_a_batch_hands_it_to_another_that_applies_it_once():
+    """Runner A stalls inside a batch (this test holds a row the batch must write), is killed
+    with SIGKILL, and runner B takes the batch over once A's transaction is rolled back. The
+    counting read models show directly that each event was applied once."""
+    from config.celery import app as celery_app
+
+    celery_app.control.purge()
+    runner.install_waker(runner.send_request)
+    env = child_env()
+    add_product("KB", stock=10)
+    alice = register("alice")
+    runner_a = start_worker(env, name="runner-a", concurrency=1, queues=("readmodels",))
+    runner_b = None
+    try:
+        order_place(customer_id=alice.pk, items=[{"sku": "KB", "quantity": 1}], address=ADDRESS)
+        wait_for(caught_up, timeout=30, what="runner A to project the first order", processes=(runner_a,))
+        read_database = connections["read"].settings_dict["NAME"]
+        with transaction.atomic(using="read"):
+            CustomerSummary.objects.using("read").select_for_update().get(customer_id=alice.pk)
+            order_place(customer_id=alice.pk, items=[{"sku": "KB", "quantity": 2}], address=ADDRESS)
+            wait_for(
+                lambda: waiting_on_a_lock(read_database),
+                timeout=30,
+                what="runner A to stall inside its batch",
+                processes=(runner_a,),
+            )
+            os.killpg(runner_a.process.pid, signal.SIGKILL)
+            runner_a.process.wait(10)
+            runner_b = start_worker(env, name="runner-b", concurrency=1, queues=("readmodels",))
+            wait_until_ready(runner_b)
+        # The lock is gone: A's backend ends its statement, finds its client dead and rolls back.
+        wait_for(
+            lambda: runner.send_request() or caught_up(),
+            timeout=30,
+            what="runner B to take the batch over",
+            processes=(runner_b,),
+        )
+    finally:
+        for process in (runner_a, runner_b):
+            if process is not None:
+                process.stop()
+
+    summary = CustomerSummary.objects.get(customer_id=alice.pk)
+    assert (summary.orders_count, summary.orders_by_status) == (2, {"PENDING": 2})
+    assert DailySales.objects.get().orders_placed == 2
+    assert OrderTimelineEntry.objects.filter(type="OrderPlaced").count() == 2
+    assert not ProjectorCheckpoint.objects.filter(failures__gt=0).exists()
+    assert "Task readmodels.project[" in runner_b.output()
 
 
 @pytest.mark.postgres

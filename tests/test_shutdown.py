@@ -102,10 +102,9 @@ def test_a_worker_whose_supervisor_is_killed_shuts_itself_down():
     assert "Warm shutdown" in supervisor.output()
 
 
-def test_ctrl_c_stops_the_procfile_web_worker_and_beat_within_five_seconds(tmp_path):
+def test_ctrl_c_stops_the_procfile_web_worker_and_beat_within_five_seconds():
     port = free_port()
     env = child_env(WEB_PORT=str(port), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    env["CELERY_BEAT_SCHEDULE_FILENAME"] = str(tmp_path / "beat")
     honcho = ManagedProcess("honcho", [str(BIN / "honcho"), "start", "-f", "Procfile"], env)
     try:
         wait_for(

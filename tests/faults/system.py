@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celery import Celery
-
 from ..processes import ROOT, ManagedProcess, free_port, start_beat, start_worker, wait_for, wait_until_ready
 from .servers import PrivatePostgres, PrivateRedis
 
@@ -63,8 +61,6 @@ class System:
         self.beat: ManagedProcess | None = None
         self._worker_count = 0
         self.staff_token = ""
-        # Remote control through the private broker: pings that tell a worker consumes.
-        self.control = Celery("fault-suite-control", broker=redis.url(), set_as_current=False)
 
     # --- processes ---------------------------------------------------------------------------
 
@@ -134,7 +130,7 @@ class System:
             processes=self.processes,
         )
         for worker in self.workers:
-            wait_until_ready(worker, app=self.control)
+            wait_until_ready(worker, broker_url=self.redis.url())
 
     def start_worker(self) -> ManagedProcess:
         self._worker_count += 1
@@ -156,7 +152,6 @@ class System:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop(timeout=10)
-        self.control.close()
 
     # --- HTTP --------------------------------------------------------------------------------
 
