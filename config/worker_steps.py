@@ -4,6 +4,13 @@ Celery's warm shutdown only sets a flag that the worker's loop reads between two
 broker, so a signal that lands while the loop waits is seen up to a poll timeout later. Waking the
 loop from the signal handler makes an idle worker start its shutdown at once.
 
+Supervisors and terminals send SIGTERM to the worker's whole process group (honcho on Ctrl-C,
+a test's clean-up), pool processes included. A pool process that dies of it while it holds the
+lock of the pool's shared task queue (the embedded broker's thread-based pool) leaves the main
+process waiting on that lock for ever. So pool processes ignore SIGTERM and leave the shutdown
+to the main process; a task over its time limit is still ended, with SIGKILL after the SIGTERM
+it ignores.
+
 A worker started by a supervisor that is itself killed (``make run``'s honcho, a test run) is
 re-parented and keeps consuming with nobody to stop it. ``--exit-with-parent`` makes it notice and
 shut down as if it had received SIGTERM.
@@ -17,7 +24,7 @@ import os
 import signal
 
 from celery import bootsteps
-from celery.signals import worker_shutting_down
+from celery.signals import worker_process_init, worker_shutting_down
 from click import Option
 
 logger = logging.getLogger(__name__)
@@ -104,7 +111,12 @@ class ExitWithParent(bootsteps.StartStopStep):
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def leave_shutdown_to_the_main_process(**kwargs) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def install(app) -> None:
+    worker_process_init.connect(leave_shutdown_to_the_main_process, weak=False)
     app.user_options["worker"].add(EXIT_WITH_PARENT_OPTION)
     app.steps["worker"].add(WakeLoopOnShutdown)
     app.steps["worker"].add(ExitWithParent)
