@@ -105,14 +105,24 @@ class ManagedProcess:
         return self.process.poll() is None
 
     def stop(self, timeout: float = 20) -> None:
-        if self.alive():
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout)
-        self.log.close()
+        stop_together([self], timeout=timeout)
+
+
+def stop_together(processes: list[ManagedProcess], *, timeout: float = 20) -> None:
+    """SIGTERM to every process group at once, then wait for each, as a supervisor stops its
+    processes: the shutdowns overlap. A group still there after ``timeout`` gets SIGKILL."""
+    asked = [process for process in processes if process.alive()]
+    for process in asked:
+        os.killpg(process.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in asked:
+        try:
+            process.process.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.process.pid, signal.SIGKILL)
+            process.process.wait(timeout)
+    for process in processes:
+        process.log.close()
 
 
 def start_worker(
@@ -220,8 +230,7 @@ class SharedProcesses:
 
     @classmethod
     def stop(cls) -> None:
-        for process in reversed(cls._processes):
-            process.stop()
+        stop_together(list(cls._processes))
         cls._processes, cls._settings = (), None
 
 

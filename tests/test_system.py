@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from config.celery import app as celery_app
 from ops.models import WorkerHeartbeat
 
-from .processes import child_env, free_port, start_beat, start_web, start_worker, wait_for
+from .processes import child_env, free_port, start_beat, start_web, start_worker, stop_together, wait_for
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
 
@@ -21,8 +21,7 @@ STARTUP_TIMEOUT = 60
 def processes():
     started = []
     yield started
-    for process in reversed(started):
-        process.stop()
+    stop_together(started)
 
 
 def get_json(url: str) -> tuple[int, dict]:

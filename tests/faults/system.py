@@ -17,7 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..processes import ROOT, ManagedProcess, free_port, start_beat, start_worker, wait_for, wait_until_ready
+from ..processes import (
+    ROOT,
+    ManagedProcess,
+    free_port,
+    start_beat,
+    start_worker,
+    stop_together,
+    wait_for,
+    wait_until_ready,
+)
 from .servers import PrivatePostgres, PrivateRedis
 
 BIN = Path(sys.executable).parent
@@ -150,8 +159,7 @@ class System:
         return tuple(p for p in (self.web, *self.workers, self.beat) if p is not None)
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop(timeout=10)
+        stop_together(list(self.processes), timeout=10)
 
     # --- HTTP --------------------------------------------------------------------------------
 
