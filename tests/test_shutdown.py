@@ -1,20 +1,28 @@
 """Processes stop when they are asked to, and when whoever started them is gone.
 
 Each test runs real processes on the configured broker: a worker told to stop by its supervisor,
-a worker whose supervisor was killed, and the Procfile that ``make run`` starts, stopped by Ctrl-C.
+idle or in the middle of a step, a worker whose supervisor was killed, and the Procfile that
+``make run`` starts, stopped by Ctrl-C.
 """
 
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 import urllib.request
 
 import psutil
 import pytest
 from django.conf import settings
+from django.db import connections, transaction
+
+from inventory.models import Product, StockReservation
+from orders.services import order_place
 
 from .processes import BIN, ManagedProcess, child_env, free_port, start_worker, wait_for, wait_until_ready
+from .readside import ADDRESS, add_product, register
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
 
@@ -23,6 +31,8 @@ IDLE_WORKER_STOP_SECONDS = 2
 # threads poll every 0.8-1 s and are joined one after the other at shutdown: 1.9-2.2 s measured.
 EMBEDDED_BROKER_IDLE_WORKER_STOP_SECONDS = 3
 PROCFILE_STOP_SECONDS = 5
+# What a step takes once nothing holds it up (a few milliseconds), with room for a busy machine.
+STEP_SECONDS = 0.5
 
 # Starts its arguments in a session of their own, as honcho and other supervisors do, prints the
 # child's pid and waits to be killed.
@@ -49,6 +59,16 @@ def group_is_empty(pgid: int) -> bool:
     return False
 
 
+def running(worker: ManagedProcess, task: str) -> bool:
+    """``task`` is executing in one of the worker's pool processes. Received is not enough: a warm
+    shutdown gives back to the broker what the worker received and has not started."""
+    from config.celery import app
+
+    destination = f"{worker.name}@{socket.gethostname()}"
+    active = app.control.inspect(destination=[destination], timeout=1, limit=1).active() or {}
+    return any(request["name"] == task for requests in active.values() for request in requests)
+
+
 def test_an_idle_worker_finishes_its_warm_shutdown_within_two_seconds_of_sigterm():
     worker = start_worker(child_env(), name="stopping-worker")
     try:
@@ -66,6 +86,60 @@ def test_an_idle_worker_finishes_its_warm_shutdown_within_two_seconds_of_sigterm
     embedded = settings.CELERY_BROKER_URL.startswith("filesystem")
     limit = EMBEDDED_BROKER_IDLE_WORKER_STOP_SECONDS if embedded else IDLE_WORKER_STOP_SECONDS
     assert took <= limit, f"the worker took {took:.2f} s to stop"
+
+
+def test_a_busy_worker_finishes_its_running_step_then_stops():
+    product = add_product("KB", stock=5)
+    alice = register("alice")
+    order = order_place(customer_id=alice.pk, items=[{"sku": "KB", "quantity": 1}], address=ADDRESS)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_product():
+        # A write on the product row: the step's reservation waits for it, on PostgreSQL (row
+        # lock) and on SQLite (the database's write lock) alike.
+        try:
+            with transaction.atomic():
+                Product.objects.filter(pk=product.pk).update(name="Keyboard, held")
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_product)
+    holder.start()
+    assert locked.wait(10)
+    worker = start_worker(child_env(), name="busy-worker", concurrency=1)
+    try:
+        wait_until_ready(worker)
+        wait_for(
+            lambda: running(worker, "inventory.reserve_stock"),
+            timeout=60,
+            what="the worker to start the reservation",
+            processes=(worker,),
+        )
+        worker.process.send_signal(signal.SIGTERM)
+        wait_for(
+            lambda: "Warm shutdown" in worker.output(),
+            timeout=10,
+            what="the warm shutdown",
+            processes=(worker,),
+        )
+        assert not StockReservation.objects.filter(order_id=order.pk).exists(), "the step is still running"
+        assert worker.alive(), "the worker left before its running step ended"
+        released = time.monotonic()
+        release.set()
+        holder.join(10)
+        worker.process.wait(timeout=30)
+        took = time.monotonic() - released
+    finally:
+        release.set()
+        worker.stop()
+
+    assert worker.process.returncode == 0, worker.output()[-2000:]
+    assert StockReservation.objects.filter(order_id=order.pk).exists(), "the running step finished"
+    embedded = settings.CELERY_BROKER_URL.startswith("filesystem")
+    limit = EMBEDDED_BROKER_IDLE_WORKER_STOP_SECONDS if embedded else IDLE_WORKER_STOP_SECONDS
+    assert took <= limit + STEP_SECONDS, f"the worker took {took:.2f} s to stop once its step could end"
 
 
 def test_a_worker_whose_supervisor_is_killed_shuts_itself_down():
