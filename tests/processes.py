@@ -51,7 +51,7 @@ def wait_until_ready(
     """Wait until the worker called ``name`` (``process.name`` by default) answers a ping through
     the broker at ``broker_url`` (this run's by default): it consumes, which its log line saying
     "ready" does not prove."""
-    destination = f"{name or process.name}@{socket.gethostname()}"
+    destination = worker_address(name or process.name)
     if broker_url is None:
         from config.celery import app
 
@@ -68,6 +68,11 @@ def wait_until_ready(
             what=f"{destination} to answer a ping",
             processes=(process,),
         )
+
+
+def worker_address(name: str) -> str:
+    """What remote control calls the worker started with ``-n name@%h`` on this machine."""
+    return f"{name}@{socket.gethostname()}"
 
 
 def free_port() -> int:
@@ -213,7 +218,7 @@ class SharedProcesses:
         worker = next((process for process in cls._processes if process.name == SHARED_WORKER), None)
         if worker is None or not worker.alive():
             return
-        destination = [f"{SHARED_WORKER}@{socket.gethostname()}"]
+        destination = [worker_address(SHARED_WORKER)]
 
         def idle() -> bool:
             app.control.purge()
