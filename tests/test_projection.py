@@ -236,8 +236,14 @@ def test_a_runner_killed_inside_a_batch_hands_it_to_another_that_applies_it_once
         order_place(customer_id=alice.pk, items=[{"sku": "KB", "quantity": 1}], address=ADDRESS)
         wait_for(caught_up, timeout=30, what="runner A to project the first order", processes=(runner_a,))
         read_database = connections["read"].settings_dict["NAME"]
-        with transaction.atomic(using="read"):
-            CustomerSummary.objects.using("read").select_for_update().get(customer_id=alice.pk)
+        # The row is held from a connection of its own: inside this test's read transaction the
+        # wake-up would also hold the runner's pulse row, and A would stall before its batch.
+        holder = connections.create_connection("read")
+        try:
+            holder.set_autocommit(False)
+            holder.cursor().execute(
+                "SELECT 1 FROM readmodels_customersummary WHERE customer_id = %s FOR UPDATE", [alice.pk]
+            )
             order_place(customer_id=alice.pk, items=[{"sku": "KB", "quantity": 2}], address=ADDRESS)
             wait_for(
                 lambda: waiting_on_a_lock(read_database),
@@ -245,10 +251,14 @@ def test_a_runner_killed_inside_a_batch_hands_it_to_another_that_applies_it_once
                 what="runner A to stall inside its batch",
                 processes=(runner_a,),
             )
+            assert runner.pulse().running, "A stalled inside its run, past the pulse it marks first"
             os.killpg(runner_a.process.pid, signal.SIGKILL)
             runner_a.process.wait(10)
             runner_b = start_worker(env, name="runner-b", concurrency=1, queues=("readmodels",))
             wait_until_ready(runner_b)
+        finally:
+            holder.rollback()
+            holder.close()
         # The lock is gone: A's backend ends its statement, finds its client dead and rolls back.
         wait_for(
             lambda: runner.send_request() or caught_up(),
