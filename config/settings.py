@@ -357,6 +357,9 @@ CELERY_BEAT_SCHEDULE["purge-idempotency-records"] = {
 # --- Read side -----------------------------------------------------------------------------------
 
 READMODELS_CATCH_UP_SECONDS = float(os.environ.get("READMODELS_CATCH_UP_SECONDS", 2))
+# How long a projection run goes on watching the log after the last commit it applied: while
+# commits come faster than this, one run serves them all and none of them sends a wake-up.
+READMODELS_RUNNER_LINGER_SECONDS = float(os.environ.get("READMODELS_RUNNER_LINGER_SECONDS", 0.5))
 # How long a query with X-Min-Event-Position waits for the read models before answering 503.
 READMODELS_CONSISTENCY_WAIT_SECONDS = float(os.environ.get("READMODELS_CONSISTENCY_WAIT_SECONDS", 5))
 # How many such requests one web process lets wait at once; the others answer 503 at once, so

@@ -74,7 +74,7 @@ def _locked_products(skus) -> dict[str, Product]:
     }
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_reserve(
     *, saga_id: UUID, step: str, order_id: UUID, lines: Iterable[StockLine]
 ) -> ReservationOutcome:
@@ -119,7 +119,7 @@ def stock_reserve(
     return ReservationOutcome(reserved=True)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_release_if_reserved(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
     """Give an order's held units back. Nothing held (never reserved, released or shipped) is
     success with nothing to do, so the compensation can run any number of times."""
@@ -133,7 +133,7 @@ def stock_release_if_reserved(*, saga_id: UUID, step: str, order_id: UUID) -> bo
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_ship(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
     """The order's units leave the warehouse: on hand and reserved both drop. True as well when
     they had left already: checked after the attempt, since a concurrent copy of this command

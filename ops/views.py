@@ -58,6 +58,7 @@ def _projection_state() -> dict:
             "runs": last_run.runs_started,
             "last_run_started_at": last_run.last_run_started_at,
             "last_run_finished_at": last_run.last_run_finished_at,
+            "last_beat_at": last_run.beat_at,
             "stalled": runner.stalled(last_run, events_behind=behind),
         },
         "projectors": {

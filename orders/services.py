@@ -122,7 +122,7 @@ def order_place(*, customer_id: UUID, items: list[dict], address: dict) -> Order
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_confirm(*, order_id: UUID) -> bool:
     order = _locked_order(order_id)
     if order.status == Order.Status.CONFIRMED:
@@ -133,7 +133,7 @@ def order_confirm(*, order_id: UUID) -> bool:
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_reject(*, order_id: UUID, failure_code: str, failure_detail: str) -> None:
     """The place-order saga failed and undid its steps: the order ends REJECTED with the reason."""
     order = _locked_order(order_id)
@@ -157,7 +157,7 @@ def order_cancel(*, order_id: UUID) -> Order:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_mark_cancelled(*, order_id: UUID) -> bool:
     order = _locked_order(order_id)
     if order.status == Order.Status.CANCELLED:

@@ -42,7 +42,7 @@ def customer_register(
     return customer
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def payment_charge(
     *, saga_id: UUID, step: str, order_id: UUID, customer_id: UUID, amount: Decimal
 ) -> ChargeOutcome:
@@ -64,7 +64,7 @@ def payment_charge(
     return ChargeOutcome(charged=True, credit_available=customer.credit_available)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def payment_refund_if_charged(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
     """Give back the order's charge. No charge, or one already refunded, is success with
     nothing to do, so the compensation can run any number of times."""

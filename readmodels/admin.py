@@ -16,7 +16,7 @@ from .models import (
 
 @admin.register(ProjectionRunner)
 class ProjectionRunnerAdmin(ReadOnlyModelAdmin):
-    """The projection runner's pulse: runs started and the last one's times."""
+    """The projection runner's pulse: runs started, the last one's times and its last beat."""
 
     list_display = (
         "__str__",
@@ -24,6 +24,7 @@ class ProjectionRunnerAdmin(ReadOnlyModelAdmin):
         "last_run_started_at",
         "last_run_finished_at",
         "last_run_applied",
+        "beat_at",
     )
 
 

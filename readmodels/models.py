@@ -50,6 +50,11 @@ class ProjectionRunner(models.Model):
     last_run_started_at = models.DateTimeField(null=True, blank=True)
     last_run_finished_at = models.DateTimeField(null=True, blank=True)
     last_run_applied = models.PositiveIntegerField(default=0)
+    beat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The runner's last sign of life: a run starting or ending, or beating while it lingers.",
+    )
 
     def __str__(self) -> str:
         return f"projection runner ({self.runs_started} runs)"

@@ -46,9 +46,15 @@ def ensure_checkpoints(projectors: Sequence[Projector]) -> int:
 
 
 def run_pending(
-    projectors: Sequence[Projector], known_types: frozenset[str], *, rescue: bool = False
+    projectors: Sequence[Projector],
+    known_types: frozenset[str],
+    *,
+    rescue: bool = False,
+    through: int | None = None,
 ) -> RunReport:
-    """Apply everything committed that the projectors have not applied yet.
+    """Apply everything committed that the projectors have not applied yet, or with ``through``
+    at least everything up to that position (a runner that watches the head itself comes back
+    for what was committed since, in one batch rather than one per commit).
 
     A projector that fails is left at its last good position (its error recorded) and not tried
     again in this run, so the others carry on; the periodic catch-up tries it again later.
@@ -58,7 +64,7 @@ def run_pending(
     report = RunReport()
     active = list(projectors)
     while active:
-        applied, failed, more = _run_batch(active, known_types, rescue)
+        applied, failed, more = _run_batch(active, known_types, rescue, through)
         report.applied += applied
         if failed:
             report.failed += tuple(failed)
@@ -69,17 +75,17 @@ def run_pending(
 
 
 def _run_batch(
-    projectors: Sequence[Projector], known_types: frozenset[str], rescue: bool
+    projectors: Sequence[Projector], known_types: frozenset[str], rescue: bool, through: int | None
 ) -> tuple[int, list[str], bool]:
     try:
-        return _run_batch_together(projectors, known_types, rescue)
+        return _run_batch_together(projectors, known_types, rescue, through)
     except Exception:
         # Some projector failed and took the whole batch back with it: go again with each one
         # in a savepoint of its own, so the failing one is recorded and the others move on.
-        return _run_batch_isolated(projectors, known_types, rescue)
+        return _run_batch_isolated(projectors, known_types, rescue, through)
 
 
-def _run_batch_together(projectors, known_types, rescue) -> tuple[int, list[str], bool]:
+def _run_batch_together(projectors, known_types, rescue, through) -> tuple[int, list[str], bool]:
     """The usual case: every projector applies its events and every checkpoint moves, in one
     transaction without savepoints, the checkpoints in one UPDATE."""
     with transaction.atomic(using=READ_ALIAS):
@@ -117,10 +123,10 @@ def _run_batch_together(projectors, known_types, rescue) -> tuple[int, list[str]
                 ProjectorCheckpoint.objects.filter(projector=name).update(**counters)
     for name, count in unknown.items():
         _warn_unknown(name, count)
-    return applied, [], _more_to_read(events, since)
+    return applied, [], _more_to_read(events, since, through)
 
 
-def _run_batch_isolated(projectors, known_types, rescue) -> tuple[int, list[str], bool]:
+def _run_batch_isolated(projectors, known_types, rescue, through) -> tuple[int, list[str], bool]:
     with transaction.atomic(using=READ_ALIAS):
         checkpoints, events, since = _lock_and_read(projectors)
         if not checkpoints:
@@ -137,7 +143,7 @@ def _run_batch_isolated(projectors, known_types, rescue) -> tuple[int, list[str]
                 applied += len(pending)
             else:
                 failed.append(projector.name)
-    return applied, failed, _more_to_read(events, since)
+    return applied, failed, _more_to_read(events, since, through)
 
 
 def _lock_and_read(projectors) -> tuple[dict[str, ProjectorCheckpoint], list[Event], int]:
@@ -162,11 +168,13 @@ def _lock_checkpoints(projectors) -> dict[str, ProjectorCheckpoint]:
     }
 
 
-def _more_to_read(events: list[Event], since: int) -> bool:
+def _more_to_read(events: list[Event], since: int, through: int | None) -> bool:
     # Events committed while this batch ran may have been left to us by a process that found
     # the checkpoints locked: look again until the log has nothing newer than what we read.
     read_through = events[-1].position if events else since
-    return len(events) == BATCH_SIZE or event_log_head() > read_through
+    if len(events) == BATCH_SIZE:
+        return True
+    return read_through < (event_log_head() if through is None else through)
 
 
 def unknown_count(events: Sequence[Event], known_types: frozenset[str]) -> int:

@@ -2,21 +2,25 @@
 
 Commits do not project. The ``events_committed`` signal wakes the runner (``wake``), which is a
 Celery task on the ``readmodels`` queue (``readmodels.project``): it drains the log in batches,
-one read-database transaction per batch with the checkpoints in it, and stops at the head. A
-saga step or an API request therefore never waits for projection, and many commits share one
-run.
+one read-database transaction per batch with the checkpoints in it, and then lingers, watching
+the log's head, for as long as commits keep coming. A saga step or an API request therefore
+never waits for projection, and while commits arrive faster than the linger, one run serves
+them all: a commit finds it running and sends nothing, and the run applies what accumulated
+since its last batch in one transaction.
 
 The wake-up is coalesced across processes through the runner's pulse row: a committing process
 asks for a run only when none is running (a run looks for new events once more after it ends,
 so it finds this commit) and none is asked for (the first process to flip ``requested`` sends
-the one message; the run clears it as it starts, before it reads). Either state held for longer
-than ``RESEND_AFTER_SECONDS`` (a lost message, a dead run) is asked again anyway: an extra run is
-harmless, since the checkpoints' ``SKIP LOCKED`` hands the work to one of them.
+the one message; the run clears it as it starts, before it reads). A lingering run beats the
+row every ``BEAT_SECONDS``. A state held for longer than ``RESEND_AFTER_SECONDS`` without a beat
+(a lost message, a dead run) is asked again anyway: an extra run is harmless, since the
+checkpoints' ``SKIP LOCKED`` hands the work to one of them.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +41,11 @@ logger = logging.getLogger(__name__)
 
 PROJECT_TASK = "readmodels.project"
 RESEND_AFTER_SECONDS = 1.0
+BEAT_SECONDS = RESEND_AFTER_SECONDS / 4
+
+# Set when the worker running this process's run is told to stop: a lingering run then ends at
+# its next look at the head instead of holding the warm shutdown for the rest of its linger.
+stop_lingering = threading.Event()
 
 
 @dataclass
@@ -69,14 +78,15 @@ def wake() -> None:
     """Ask for a run unless one that will see this commit is running or asked for. Never
     raises: the commit has happened, and the periodic catch-up covers a lost wake-up."""
     try:
-        started, running, requested = _pulse_now()
+        state = _pulse_now()
+        started, beat_at, running, requested = state
         if running or requested:
             # A run asked for starts after this commit; a running one looks again when it ends.
             # Either state held for longer than the resend delay may be a lost message or a
             # dead run, and an extra run is harmless.
             now = time.monotonic()
-            if _left_to.state != (started, running, requested):
-                _left_to.state, _left_to.since = (started, running, requested), now
+            if _left_to.state != state:
+                _left_to.state, _left_to.since = state, now
             if now - _left_to.since < RESEND_AFTER_SECONDS:
                 return
         elif not _pulse_rows().filter(running=False, requested=False).update(requested=True):
@@ -86,23 +96,61 @@ def wake() -> None:
         logger.exception("could not wake the projection runner; the periodic catch-up will project")
 
 
-def run(projectors, known_types) -> projection.RunReport:
-    """Drain the log, then look once more: a commit that found this run running asked for
-    nothing, so its events must be found here. Stops when the head is reached, or when only a
-    failing projector is behind and nothing new came."""
+def run(
+    projectors, known_types, *, linger: float = 0.0, look_every: float = 0.025, at_most: float = 30.0
+) -> projection.RunReport:
+    """Drain the log; with ``linger``, keep draining while commits come, until none came for
+    that long. Then look once more: a commit that found this run running asked for nothing, so
+    its events must be found here. Stops when the head is reached, or when only a failing
+    projector is behind and nothing new came.
+
+    A run that has lingered for ``at_most`` seconds ends and asks for the next one, so that the
+    worker it runs in can take other work, or stop, between the two.
+    """
     report = projection.RunReport()
+    ends_at = time.monotonic() + at_most
     last_head = None
     while True:
+        active = [projector for projector in projectors if projector.name not in report.failed]
+        applied_before = report.applied
         _mark(running=True)
-        part = projection.run_pending(projectors, known_types)
-        _mark(running=False, applied=part.applied)
-        report.applied += part.applied
-        report.failed += part.failed
+        try:
+            _drain(active, known_types, report, linger=linger, look_every=look_every, until=ends_at)
+        finally:
+            _mark(running=False, applied=report.applied - applied_before)
         head = event_log_head()
-        caught_up = projection.projected_through([projector.name for projector in projectors]) >= head
-        if caught_up or (not part.applied and head == last_head):
+        caught_up = projection.projected_through([projector.name for projector in active]) >= head
+        if caught_up or (report.applied == applied_before and head == last_head):
+            return report
+        if linger and time.monotonic() >= ends_at:
+            wake()
             return report
         last_head = head
+
+
+def _drain(projectors, known_types, report, *, linger: float, look_every: float, until: float) -> None:
+    """Apply batches until the head is reached, then, for up to ``linger`` seconds of quiet,
+    look at the head every ``look_every`` seconds and apply what new commits appended. A look
+    is one read-only query; only a look that finds new events costs a transaction."""
+    seen_head = None
+    quiet_since = beat = time.monotonic()
+    while True:
+        head = event_log_head()
+        if head != seen_head:
+            active = [projector for projector in projectors if projector.name not in report.failed]
+            part = projection.run_pending(active, known_types, through=head)
+            report.applied += part.applied
+            report.failed += part.failed
+            if part.applied:
+                quiet_since = time.monotonic()
+            seen_head = head
+        now = time.monotonic()
+        if now - quiet_since >= linger or now >= until or stop_lingering.is_set():
+            return
+        if now - beat >= BEAT_SECONDS:
+            _pulse_rows().update(beat_at=timezone.now())
+            beat = now
+        time.sleep(look_every)
 
 
 def _mark(*, running: bool, applied: int = 0) -> None:
@@ -113,9 +161,10 @@ def _mark(*, running: bool, applied: int = 0) -> None:
             "requested": False,
             "runs_started": F("runs_started") + 1,
             "last_run_started_at": now,
+            "beat_at": now,
         }
         if running
-        else {"running": False, "last_run_finished_at": now, "last_run_applied": applied}
+        else {"running": False, "last_run_finished_at": now, "last_run_applied": applied, "beat_at": now}
     )
     if not _pulse_rows().update(**changes):
         ProjectionRunner.objects.using(READ_ALIAS).get_or_create(pk=1)
@@ -126,11 +175,11 @@ def _pulse_rows():
     return ProjectionRunner.objects.using(READ_ALIAS).filter(pk=1)
 
 
-def _pulse_now() -> tuple[int, bool, bool]:
-    row = _pulse_rows().values_list("runs_started", "running", "requested").first()
+def _pulse_now() -> tuple:
+    row = _pulse_rows().values_list("runs_started", "beat_at", "running", "requested").first()
     if row is None:
         ProjectionRunner.objects.using(READ_ALIAS).get_or_create(pk=1)
-        return (0, False, False)
+        return (0, None, False, False)
     return row
 
 
@@ -140,10 +189,11 @@ def pulse() -> ProjectionRunner:
 
 
 def stalled(last: ProjectionRunner, *, events_behind: int, now=None) -> bool:
-    """Work is waiting and no run has started for three catch-up intervals: no worker serves
-    the ``readmodels`` queue, or every wake-up was lost."""
+    """Work is waiting and the runner has shown no sign of life (a run starting, ending or
+    beating while it lingers) for three catch-up intervals: no worker serves the ``readmodels``
+    queue, or every wake-up was lost."""
     if not events_behind:
         return False
     quiet_since = now or timezone.now()
     limit = timedelta(seconds=3 * settings.READMODELS_CATCH_UP_SECONDS)
-    return last.last_run_started_at is None or quiet_since - last.last_run_started_at > limit
+    return last.beat_at is None or quiet_since - last.beat_at > limit

@@ -35,9 +35,10 @@ def wake_the_runner(sender, position: int, **kwargs) -> None:
     runner.wake()
 
 
-def run() -> projection.RunReport:
-    """What the runner task does: apply everything committed so far, in batches."""
-    return runner.run(PROJECTORS, KNOWN_EVENT_TYPES)
+def run(*, linger: float = 0.0) -> projection.RunReport:
+    """What the runner task does: apply everything committed so far, in batches, and with
+    ``linger`` what commits append until none came for that long."""
+    return runner.run(PROJECTORS, KNOWN_EVENT_TYPES, linger=linger)
 
 
 def catch_up() -> projection.RunReport:

@@ -53,7 +53,7 @@ def can_compensate(saga: Saga) -> bool:
     return saga.state == Saga.State.RUNNING and definition.recovery == Recovery.BACKWARD
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 @appends_last()
 def saga_start(
     *, definition: SagaDefinition, subject_id: UUID | None, data: Any, saga_id: UUID | None = None

@@ -18,6 +18,12 @@ ways, chosen per context by ``SAGA_REMOTE_CONTEXTS``:
 
 Only final answers are kept: success, and the failures the step declares. Any other failure is
 transient: its changes roll back, nothing is kept, and the engine retries the step.
+
+The services a handler calls, and the engine functions a step's transaction calls, are
+``atomic(savepoint=False)``: nested in the step's transaction they join it, all or nothing, which
+is what the step needs; a savepoint would cost two statements and a subtransaction id for a
+partial rollback nobody uses. A business failure is an outcome the service returns, never an
+exception it raises, so no caller needs to roll back part of a step and carry on.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def _append(event_type: str, shipment_or_order, saga_id: UUID, **data) -> None:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: Address) -> ScheduleOutcome:
     """Book a parcel for the order, if its country is one we ship to."""
     existing = Shipment.objects.filter(order_id=order_id).first()
@@ -67,7 +67,7 @@ def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: Address) -> Sch
     return ScheduleOutcome(shipment)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def shipment_cancel_if_scheduled(*, saga_id: UUID, order_id: UUID) -> bool:
     """Cancel the order's parcel; none, or one already cancelled, is success with nothing to do."""
     shipment = Shipment.objects.select_for_update().filter(order_id=order_id).first()
@@ -79,7 +79,7 @@ def shipment_cancel_if_scheduled(*, saga_id: UUID, order_id: UUID) -> bool:
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def shipment_dispatch(*, saga_id: UUID, order_id: UUID) -> bool:
     """The parcel leaves. False if there is no scheduled parcel to send."""
     shipment = Shipment.objects.select_for_update().filter(order_id=order_id).first()

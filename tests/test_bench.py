@@ -44,7 +44,7 @@ def test_a_small_benchmark_runs_and_keeps_the_books(monkeypatch, tmp_path):
     assert run["sagas_per_second"] > 0
     assert report["calibration"]["round_trips_per_second"] > 0
     assert report["reads"]["errors"] == 0
-    assert run["pools"] == "1 x prefork (1)", "the pool as the running worker reports it"
+    assert run["pools"] == "1 x prefork (1), 1 x solo (1)", "the pools as the running workers report them"
     latency = run["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
     if run["messages_per_saga"] is not None:

@@ -17,7 +17,7 @@ DOCUMENTED_VARIABLES = {
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_HTTPS",
 }
-APP_SERVICES = ("migrate", "web", "worker", "beat", "flower")
+APP_SERVICES = ("migrate", "web", "worker", "projector", "beat", "flower")
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +31,24 @@ def command_of(service: dict) -> str:
 
 
 def test_every_process_of_the_system_is_a_service(compose):
-    assert {"postgres", "redis", "web", "worker", "beat", "migrate", "flower"} <= set(compose["services"])
+    assert {"postgres", "redis", "web", "worker", "projector", "beat", "migrate", "flower"} <= set(
+        compose["services"]
+    )
     assert command_of(compose["services"]["flower"]).startswith("celery -A config flower")
     assert command_of(compose["services"]["web"]).startswith("gunicorn config.wsgi")
     assert command_of(compose["services"]["worker"]).startswith("celery -A config worker")
-    assert "-Q" not in command_of(compose["services"]["worker"]), "a plain worker serves every queue"
+    assert command_of(compose["services"]["worker"]).endswith("--exclude-queues=readmodels"), (
+        "the saga worker serves every queue but the projection runner's"
+    )
+    projector = command_of(compose["services"]["projector"])
+    assert projector.startswith("celery -A config worker")
+    assert "--pool=solo --queues=readmodels" in projector, "one process, the runner's queue only"
     assert command_of(compose["services"]["beat"]).startswith("celery -A config beat")
     assert command_of(compose["services"]["migrate"]) == "python manage.py migrate --noinput"
 
 
 def test_long_running_services_have_health_checks(compose):
-    for name in ("postgres", "redis", "web", "worker", "beat", "flower"):
+    for name in ("postgres", "redis", "web", "worker", "projector", "beat", "flower"):
         assert compose["services"][name]["healthcheck"]["test"], name
     assert "/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
 
@@ -79,7 +86,7 @@ def test_urls_point_at_the_services_of_the_file(compose):
 
 
 def test_app_waits_for_healthy_dependencies_and_migrations(compose):
-    for name in ("web", "worker", "beat", "flower"):
+    for name in ("web", "worker", "projector", "beat", "flower"):
         depends = compose["services"][name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"

@@ -119,6 +119,48 @@ def test_a_commit_at_the_end_of_a_run_asks_for_nothing_and_the_run_finds_it(monk
     assert not runner.pulse().running
 
 
+def test_a_lingering_run_applies_what_commits_append_while_it_watches_and_none_of_them_wakes_it():
+    """Commits come for longer than a wake-up is trusted without news (``RESEND_AFTER_SECONDS``):
+    the run's beats tell them it is alive, so they send nothing. Told to stop, it ends at its
+    next look instead of lingering on."""
+    wake_ups, errors = [], []
+    runner.install_waker(lambda: wake_ups.append("asked"))
+    report = projection.RunReport()
+
+    def lingering_run():
+        try:
+            report.applied = wiring.run(linger=10).applied
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    run = threading.Thread(target=lingering_run)
+    run.start()
+    try:
+        wait_for(lambda: runner.pulse().running, timeout=10, what="the run to start")
+        skus = [f"SKU{n}" for n in range(6)]
+        for sku in skus:
+            add_product(sku, stock=2)
+            time.sleep(runner.RESEND_AFTER_SECONDS / 4)
+        wait_for(caught_up, timeout=10, what="the run to apply every commit")
+        assert run.is_alive(), "still watching the log"
+        runner.stop_lingering.set()
+        run.join(timeout=5)
+        assert not run.is_alive(), "told to stop, it ended long before its linger"
+    finally:
+        runner.stop_lingering.set()
+        run.join(timeout=15)
+        runner.stop_lingering.clear()
+
+    assert errors == []
+    assert wake_ups == [], "every commit found the run alive and left its events to it"
+    assert set(ProductAvailability.objects.values_list("sku", flat=True)) == set(skus)
+    assert report.applied == len(wiring.PROJECTORS) * Event.objects.count(), "each event, once per projector"
+    assert runner.pulse().runs_started == 1
+    assert not runner.pulse().running
+
+
 def test_events_of_an_unknown_type_are_skipped_and_counted():
     add_product("KB")
     with transaction.atomic():

@@ -74,6 +74,13 @@ class Command(BaseCommand):
             "threads: N single-process workers with --threads threads each.",
         )
         parser.add_argument("--threads", type=int, default=4, help="Threads per worker with --pool threads.")
+        parser.add_argument(
+            "--projector",
+            choices=["own", "shared"],
+            default="own",
+            help="own: the projection runner in a single-process worker of its own, as make run and "
+            "docker-compose run it; shared: the saga workers serve the readmodels queue too.",
+        )
         parser.add_argument("--calibrate-seconds", type=float, default=10.0, help="0 skips calibration.")
         parser.add_argument(
             "--reads", type=int, default=5000, help="Requests of the read benchmark; 0 skips it."
@@ -231,8 +238,15 @@ class Command(BaseCommand):
             names = [f"bench{processes}-{index}@%h" for index in range(processes)]
             per_worker = [f"--pool={pool}", f"--concurrency={threads}"]
         command = [str(BIN / "celery"), "-A", "config", "worker", "-l", "WARNING", "--without-gossip"]
+        commands = [[*command, "--without-mingle", "-n", name, *per_worker] for name in names]
+        if self.options["projector"] == "own":
+            commands = [[*saga_worker, "-X", "readmodels"] for saga_worker in commands]
+            names.append(f"bench{processes}-projector@%h")
+            commands.append(
+                [*command, "--without-mingle", "-n", names[-1], "--pool=solo", "-Q", "readmodels"]
+            )
         return _Processes(
-            [[*command, "--without-mingle", "-n", name, *per_worker] for name in names],
+            commands,
             ready=lambda: _celery_ready(names),
             # A JSON line per task received and done is not what is being measured.
             env={"LOG_LEVEL": "WARNING"},
