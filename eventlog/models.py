@@ -15,6 +15,10 @@ class Event(models.Model):
     type = models.CharField(max_length=100)
     data = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
     saga_id = models.UUIDField(null=True, blank=True)
+    # What the change was part of (an order) and what caused it (a saga step's attempt): metadata
+    # that lets a reader follow an order across the aggregates its saga changed.
+    correlation_id = models.UUIDField(null=True, blank=True)
+    causation_id = models.CharField(max_length=200, blank=True, default="")
     # Taken while appends are serialised, so times grow with positions (commit order).
     occurred_at = models.DateTimeField(default=timezone.now)
 
@@ -23,6 +27,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["aggregate_type", "aggregate_id", "position"]),
             models.Index(fields=["saga_id"]),
+            models.Index(fields=["correlation_id", "position"]),
             models.Index(fields=["type"]),
         ]
 

@@ -9,11 +9,15 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from .contracts import DomainEvent
 from .models import Event
 from .signals import events_committed
 
 # The last position a request or task appended, for the X-Event-Position header.
 last_appended_position: ContextVar[int | None] = ContextVar("last_appended_position", default=None)
+
+# What the events appended now are caused by (a saga step's attempt), set by ``caused_by``.
+_causation_id: ContextVar[str] = ContextVar("causation_id", default="")
 
 # Inside ``appends_last``: the appends waiting for the end of the block.
 _held_back: ContextVar[list[dict[str, Any]] | None] = ContextVar("held_back_appends", default=None)
@@ -27,14 +31,15 @@ class OutsideTransactionError(RuntimeError):
 
 
 def event_append(
+    event: DomainEvent,
     *,
-    aggregate_type: str,
     aggregate_id: str | UUID,
-    type: str,
-    data: dict[str, Any],
+    correlation_id: UUID | None = None,
     saga_id: UUID | None = None,
 ) -> Event | None:
-    """Record an event in the caller's transaction; readers learn of it once that commits.
+    """Record ``event`` of the aggregate ``aggregate_id`` in the caller's transaction; readers
+    learn of it once that commits. ``correlation_id`` names what the change was part of (the
+    order whose saga changed a reservation); the cause is whatever ``caused_by`` names.
 
     Appends are serialised until commit (see ``_serialise_appends``), so positions become
     visible in order and a reader that has seen position N has seen everything below it. Append
@@ -45,20 +50,33 @@ def event_append(
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise OutsideTransactionError(
-            f"{type} must be appended inside the transaction of the change it records"
+            f"{event.TYPE} must be appended inside the transaction of the change it records"
         )
     fields = {
-        "aggregate_type": aggregate_type,
+        "aggregate_type": event.AGGREGATE,
         "aggregate_id": str(aggregate_id),
-        "type": type,
-        "data": data,
+        "type": event.TYPE,
+        "data": event.to_data(),
         "saga_id": saga_id,
+        "correlation_id": correlation_id,
+        "causation_id": _causation_id.get(),
     }
     held_back = _held_back.get()
     if held_back is not None:
         held_back.append(fields)
         return None
     return _write(connection, fields)
+
+
+@contextmanager
+def caused_by(causation_id: str) -> Iterator[None]:
+    """Events appended inside the block name ``causation_id`` as their cause: the saga step's
+    attempt whose handler and outcome they record, without the handler knowing of sagas."""
+    token = _causation_id.set(causation_id)
+    try:
+        yield
+    finally:
+        _causation_id.reset(token)
 
 
 @contextmanager

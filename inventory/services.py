@@ -1,5 +1,5 @@
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
@@ -15,7 +15,7 @@ from .models import MIN_PRICE, Product, StockMovement, StockReservation, StockRe
 @dataclass(frozen=True)
 class ReservationOutcome:
     reserved: bool
-    shortages: list[dict] = field(default_factory=list)
+    shortages: tuple[events.Shortage, ...] = ()
 
 
 @transaction.atomic
@@ -25,12 +25,7 @@ def product_create(*, sku: str, name: str, price: Decimal, stock: int) -> Produc
     product = Product.objects.create(sku=sku, name=name, price=price, on_hand=stock)
     if stock:
         StockMovement.objects.create(product=product, kind=StockMovement.Kind.RECEIVED, quantity=stock)
-    event_append(
-        aggregate_type=events.AGGREGATE,
-        aggregate_id=sku,
-        type=events.PRODUCT_ADDED,
-        data={"sku": sku, "name": name, "price": price, "on_hand": stock},
-    )
+    event_append(events.ProductAdded(sku=sku, name=name, price=price, on_hand=stock), aggregate_id=sku)
     return product
 
 
@@ -57,10 +52,8 @@ def product_restock(*, sku: str, quantity: int) -> Product:
     product.save(update_fields=["on_hand", "updated_at"])
     StockMovement.objects.create(product=product, kind=StockMovement.Kind.RESTOCKED, quantity=quantity)
     event_append(
-        aggregate_type=events.AGGREGATE,
+        events.StockRestocked(sku=sku, quantity=quantity, on_hand=product.on_hand, reserved=product.reserved),
         aggregate_id=sku,
-        type=events.STOCK_RESTOCKED,
-        data={"sku": sku, "quantity": quantity, "on_hand": product.on_hand, "reserved": product.reserved},
     )
     return product
 
@@ -85,19 +78,13 @@ def stock_reserve(
     for line in lines:
         wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
     products = _locked_products(sorted(wanted))
-    shortages = [
-        {"sku": sku, "requested": quantity, "available": products[sku].available if sku in products else 0}
+    shortages = tuple(
+        events.Shortage(sku, quantity, products[sku].available if sku in products else 0)
         for sku, quantity in sorted(wanted.items())
         if sku not in products or products[sku].available < quantity
-    ]
+    )
     if shortages:
-        event_append(
-            aggregate_type=events.RESERVATION_AGGREGATE,
-            aggregate_id=order_id,
-            type=events.STOCK_RESERVATION_FAILED,
-            data={"order_id": order_id, "shortages": shortages},
-            saga_id=saga_id,
-        )
+        _append(events.StockReservationFailed(order_id=order_id, shortages=shortages), saga_id)
         return ReservationOutcome(reserved=False, shortages=shortages)
 
     reservation = StockReservation.objects.create(order_id=order_id, saga_id=saga_id)
@@ -109,13 +96,7 @@ def stock_reserve(
         StockMovement.objects.create(
             product=product, kind=StockMovement.Kind.RESERVED, quantity=quantity, saga_id=saga_id, step=step
         )
-    event_append(
-        aggregate_type=events.RESERVATION_AGGREGATE,
-        aggregate_id=order_id,
-        type=events.STOCK_RESERVED,
-        data={"order_id": order_id, "lines": _stock_lines(reservation, products)},
-        saga_id=saga_id,
-    )
+    _append(events.StockReserved(order_id=order_id, lines=_stock_lines(reservation, products)), saga_id)
     return ReservationOutcome(reserved=True)
 
 
@@ -129,7 +110,7 @@ def stock_release_if_reserved(*, saga_id: UUID, step: str, order_id: UUID) -> bo
         order_id=order_id,
         status=StockReservation.Status.RELEASED,
         movement=StockMovement.Kind.RELEASED,
-        event_type=events.STOCK_RELEASED,
+        event_type=events.StockReleased,
     )
 
 
@@ -144,7 +125,7 @@ def stock_ship(*, saga_id: UUID, step: str, order_id: UUID) -> bool:
         order_id=order_id,
         status=StockReservation.Status.SHIPPED,
         movement=StockMovement.Kind.SHIPPED,
-        event_type=events.STOCK_SHIPPED,
+        event_type=events.StockShipped,
     )
     return (
         shipped_now
@@ -173,24 +154,24 @@ def _close_reservation(*, saga_id, step, order_id, status, movement, event_type)
         )
     reservation.status = status
     reservation.save(update_fields=["status", "updated_at"])
-    event_append(
-        aggregate_type=events.RESERVATION_AGGREGATE,
-        aggregate_id=order_id,
-        type=event_type,
-        data={"order_id": order_id, "lines": _stock_lines(reservation, products)},
-        saga_id=saga_id,
-    )
+    _append(event_type(order_id=order_id, lines=_stock_lines(reservation, products)), saga_id)
     return True
 
 
-def _stock_lines(reservation: StockReservation, products: dict[str, Product]) -> list[dict]:
+def _stock_lines(
+    reservation: StockReservation, products: dict[str, Product]
+) -> tuple[events.StockLevel, ...]:
     """Each line with the product's stock after the change, so a projection can set, not add."""
-    return [
-        {
-            "sku": line.product.sku,
-            "quantity": line.quantity,
-            "on_hand": products[line.product.sku].on_hand,
-            "reserved": products[line.product.sku].reserved,
-        }
+    return tuple(
+        events.StockLevel(
+            line.product.sku,
+            line.quantity,
+            products[line.product.sku].on_hand,
+            products[line.product.sku].reserved,
+        )
         for line in reservation.lines.select_related("product").order_by("product__sku")
-    ]
+    )
+
+
+def _append(event: events.ReservationEvent, saga_id: UUID) -> None:
+    event_append(event, aggregate_id=event.order_id, correlation_id=event.order_id, saga_id=saga_id)

@@ -15,7 +15,7 @@ def reserve_stock(command: ReserveStock, *, saga_id, step) -> StepResult:
     if outcome.reserved:
         return StepResult.ok()
     detail = ", ".join(
-        f"{s['sku']}: {s['requested']} requested, {s['available']} available" for s in outcome.shortages
+        f"{s.sku}: {s.requested} requested, {s.available} available" for s in outcome.shortages
     )
     return StepResult.failed(OUT_OF_STOCK, detail)
 

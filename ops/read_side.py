@@ -13,7 +13,7 @@ from payments.models import Customer
 from readmodels import projection
 from readmodels.models import CustomerSummary, OrderSummary, ProductAvailability, ProjectorCheckpoint
 from readmodels.projectors.base import PAID_STATUSES, READ_ALIAS
-from readmodels.wiring import KNOWN_EVENT_TYPES, PROJECTOR_NAMES, PROJECTORS
+from readmodels.wiring import KNOWN_EVENTS, PROJECTOR_NAMES, PROJECTORS
 
 from .checks import Check
 
@@ -114,7 +114,7 @@ def check_rebuild_identical(projected: bool) -> Check:
     live = _snapshot()
     with transaction.atomic(using=READ_ALIAS):
         for projector in PROJECTORS:
-            projection.rebuild(projector, KNOWN_EVENT_TYPES)
+            projection.rebuild(projector, KNOWN_EVENTS)
         rebuilt = _snapshot()
         transaction.set_rollback(True, using=READ_ALIAS)
     wrong = []

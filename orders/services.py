@@ -29,25 +29,20 @@ class UnknownProducts(Exception):
         self.skus = skus
 
 
-def _append(order: Order, event_type: str, **data) -> None:
+def _append(order: Order, event_type: type[events.OrderEvent], **data) -> None:
     """Every order event carries the order's state after it, so a projection needs no lookup."""
-    event_append(
-        aggregate_type=events.AGGREGATE,
-        aggregate_id=order.pk,
-        type=event_type,
-        data={
-            "order_id": order.pk,
-            "customer_id": order.customer_id,
-            "status": order.status,
-            "version": order.version,
-            "total": order.total,
-            **data,
-        },
-        saga_id=order.saga_id,
+    event = event_type(
+        order_id=order.pk,
+        customer_id=order.customer_id,
+        status=order.status,
+        version=order.version,
+        total=order.total,
+        **data,
     )
+    event_append(event, aggregate_id=order.pk, correlation_id=order.pk, saga_id=order.saga_id)
 
 
-def _transition(order: Order, status: str, event_type: str, **data) -> None:
+def _transition(order: Order, status: str, event_type: type[events.OrderMoved], **data) -> None:
     previous_status = order.status
     order.status = status
     order.version += 1
@@ -94,18 +89,12 @@ def order_place(*, customer_id: UUID, items: list[dict], address: dict) -> Order
     )
     _append(
         order,
-        events.ORDER_PLACED,
-        items=[
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "line_total": line.line_total,
-            }
+        events.OrderPlaced,
+        items=tuple(
+            events.PlacedLine(line.sku, line.name, line.quantity, line.unit_price, line.line_total)
             for line in lines
-        ],
-        shipping_address=address,
+        ),
+        shipping_address=events.ShippingAddress(**address),
     )
     saga_start(
         definition=PLACE_ORDER,
@@ -129,7 +118,7 @@ def order_confirm(*, order_id: UUID) -> bool:
         return True
     if order.status != Order.Status.PENDING:
         return False
-    _transition(order, Order.Status.CONFIRMED, events.ORDER_CONFIRMED)
+    _transition(order, Order.Status.CONFIRMED, events.OrderConfirmed)
     return True
 
 
@@ -143,7 +132,7 @@ def order_reject(*, order_id: UUID, failure_code: str, failure_detail: str) -> N
     _transition(
         order,
         Order.Status.REJECTED,
-        events.ORDER_REJECTED,
+        events.OrderRejected,
         failure_code=failure_code,
         failure_reason=order.failure_reason,
     )
@@ -153,7 +142,7 @@ def order_reject(*, order_id: UUID, failure_code: str, failure_detail: str) -> N
 def order_cancel(*, order_id: UUID) -> Order:
     """Start cancelling a confirmed order whose parcel has not left. Raises ``OrderConflict``."""
     return _start_from_confirmed(
-        order_id, "cancel", Order.Status.CANCELLING, events.ORDER_CANCELLATION_REQUESTED, CANCEL_ORDER
+        order_id, "cancel", Order.Status.CANCELLING, events.OrderCancellationRequested, CANCEL_ORDER
     )
 
 
@@ -164,7 +153,7 @@ def order_mark_cancelled(*, order_id: UUID) -> bool:
         return True
     if order.status != Order.Status.CANCELLING:
         return False
-    _transition(order, Order.Status.CANCELLED, events.ORDER_CANCELLED)
+    _transition(order, Order.Status.CANCELLED, events.OrderCancelled)
     return True
 
 
@@ -173,11 +162,13 @@ def order_dispatch(*, order_id: UUID) -> Order:
     """Send a confirmed order: it is SHIPPED now; shipping and inventory follow. Raises
     ``OrderConflict`` for any other status, which also makes a second dispatch a conflict."""
     return _start_from_confirmed(
-        order_id, "dispatch", Order.Status.SHIPPED, events.ORDER_SHIPPED, DISPATCH_ORDER
+        order_id, "dispatch", Order.Status.SHIPPED, events.OrderShipped, DISPATCH_ORDER
     )
 
 
-def _start_from_confirmed(order_id: UUID, command: str, status: str, event_type: str, definition) -> Order:
+def _start_from_confirmed(
+    order_id: UUID, command: str, status: str, event_type: type[events.OrderMoved], definition
+) -> Order:
     """The semantic lock: only a CONFIRMED order, under its row lock, takes a command that
     starts another saga; its status changes in the same transaction, so a second command waits
     for the lock and then finds the new status."""

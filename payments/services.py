@@ -27,17 +27,15 @@ def customer_register(
         user=user, name=name, email=email, credit_limit=credit_limit, credit_available=credit_limit
     )
     event_append(
-        aggregate_type=events.AGGREGATE,
+        events.CustomerRegistered(
+            customer_id=customer.id,
+            user_id=user.pk,
+            username=username,
+            name=name,
+            email=email,
+            credit_limit=credit_limit,
+        ),
         aggregate_id=customer.id,
-        type=events.CUSTOMER_REGISTERED,
-        data={
-            "customer_id": customer.id,
-            "user_id": user.pk,
-            "username": username,
-            "name": name,
-            "email": email,
-            "credit_limit": credit_limit,
-        },
     )
     return customer
 
@@ -55,12 +53,12 @@ def payment_charge(
     if Charge.objects.filter(order_id=order_id).exists():
         return ChargeOutcome(charged=True, credit_available=customer.credit_available)
     if customer.credit_available < amount:
-        _append_money_event(events.PAYMENT_DECLINED, order_id, customer, amount, saga_id)
+        _append_money_event(events.PaymentDeclined, order_id, customer, amount, saga_id)
         return ChargeOutcome(charged=False, credit_available=customer.credit_available)
     customer.credit_available -= amount
     customer.save(update_fields=["credit_available"])
     Charge.objects.create(customer=customer, order_id=order_id, saga_id=saga_id, step=step, amount=amount)
-    _append_money_event(events.PAYMENT_CHARGED, order_id, customer, amount, saga_id)
+    _append_money_event(events.PaymentCharged, order_id, customer, amount, saga_id)
     return ChargeOutcome(charged=True, credit_available=customer.credit_available)
 
 
@@ -77,23 +75,15 @@ def payment_refund_if_charged(*, saga_id: UUID, step: str, order_id: UUID) -> bo
     customer.credit_available += charge.amount
     customer.save(update_fields=["credit_available"])
     Refund.objects.create(charge=charge, saga_id=saga_id, step=step, amount=charge.amount)
-    _append_money_event(events.PAYMENT_REFUNDED, order_id, customer, charge.amount, saga_id)
+    _append_money_event(events.PaymentRefunded, order_id, customer, charge.amount, saga_id)
     return True
 
 
 def _append_money_event(
-    event_type: str, order_id: UUID, customer: Customer, amount: Decimal, saga_id: UUID
+    event_type: type[events.PaymentEvent], order_id: UUID, customer: Customer, amount: Decimal, saga_id: UUID
 ) -> None:
     """Payment events carry the credit left after them, so a projection sets it, never adds."""
-    event_append(
-        aggregate_type=events.PAYMENT_AGGREGATE,
-        aggregate_id=order_id,
-        type=event_type,
-        data={
-            "order_id": order_id,
-            "customer_id": customer.pk,
-            "amount": amount,
-            "credit_available": customer.credit_available,
-        },
-        saga_id=saga_id,
+    event = event_type(
+        order_id=order_id, customer_id=customer.pk, amount=amount, credit_available=customer.credit_available
     )
+    event_append(event, aggregate_id=order_id, correlation_id=order_id, saga_id=saga_id)

@@ -53,7 +53,7 @@ class ProjectionRunner(models.Model):
     beat_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="The runner's last sign of life: a run starting or ending, or beating while it lingers.",
+        help_text="The pulse's last sign of life: a run asked for, starting, ending or beating while it lingers.",
     )
 
     def __str__(self) -> str:

@@ -9,18 +9,20 @@ taken leaves the work to the holder, which looks again for newer events after it
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from eventlog.contracts import DomainEvent
 from eventlog.models import Event
 from eventlog.services import event_log_head
 
 from .models import ProjectorCheckpoint
 from .projectors.base import READ_ALIAS, Projector
+from .recorded import Recorded
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def ensure_checkpoints(projectors: Sequence[Projector]) -> int:
 
 def run_pending(
     projectors: Sequence[Projector],
-    known_types: frozenset[str],
+    known: Mapping[str, type[DomainEvent]],
     *,
     rescue: bool = False,
     through: int | None = None,
@@ -56,15 +58,17 @@ def run_pending(
     at least everything up to that position (a runner that watches the head itself comes back
     for what was committed since, in one batch rather than one per commit).
 
-    A projector that fails is left at its last good position (its error recorded) and not tried
-    again in this run, so the others carry on; the periodic catch-up tries it again later.
-    ``rescue`` counts what this run applies on each checkpoint's ``rescued_events``: the safety
-    net says what it covered for, so a test or an operator can tell a healthy run from a rescued one.
+    ``known`` is every event type the read side reads, by name: only those are read from the
+    log; any other is skipped and counted. A projector that fails is left at its last good
+    position (its error recorded) and not tried again in this run, so the others carry on; the
+    periodic catch-up tries it again later. ``rescue`` counts what this run applies on each
+    checkpoint's ``rescued_events``: the safety net says what it covered for, so a test or an
+    operator can tell a healthy run from a rescued one.
     """
     report = RunReport()
     active = list(projectors)
     while active:
-        applied, failed, more = _run_batch(active, known_types, rescue, through)
+        applied, failed, more = _run_batch(active, known, rescue, through)
         report.applied += applied
         if failed:
             report.failed += tuple(failed)
@@ -74,89 +78,141 @@ def run_pending(
     return report
 
 
+@dataclass
+class _Batch:
+    """What one batch read: the checkpoints it holds, the events it applies, the position every
+    checkpoint moves to, and the events of types nobody here reads (skipped, counted)."""
+
+    checkpoints: dict[str, ProjectorCheckpoint]
+    events: list[Recorded]
+    upto: int
+    unknown: list[tuple[int, str]]
+    full: bool
+
+    def pending(self, projector: Projector, checkpoint: ProjectorCheckpoint) -> list[Recorded]:
+        return [
+            recorded
+            for recorded in self.events
+            if recorded.position > checkpoint.position and projector.handler_for(recorded.type)
+        ]
+
+    def unknown_after(self, checkpoint: ProjectorCheckpoint) -> int:
+        return sum(1 for position, _ in self.unknown if position > checkpoint.position)
+
+
 def _run_batch(
-    projectors: Sequence[Projector], known_types: frozenset[str], rescue: bool, through: int | None
+    projectors: Sequence[Projector], known, rescue: bool, through: int | None
 ) -> tuple[int, list[str], bool]:
     try:
-        return _run_batch_together(projectors, known_types, rescue, through)
+        return _run_batch_together(projectors, known, rescue, through)
     except Exception:
         # Some projector failed and took the whole batch back with it: go again with each one
         # in a savepoint of its own, so the failing one is recorded and the others move on.
-        return _run_batch_isolated(projectors, known_types, rescue, through)
+        return _run_batch_isolated(projectors, known, rescue, through)
 
 
-def _run_batch_together(projectors, known_types, rescue, through) -> tuple[int, list[str], bool]:
+def _run_batch_together(projectors, known, rescue, through) -> tuple[int, list[str], bool]:
     """The usual case: every projector applies its events and every checkpoint moves, in one
     transaction without savepoints, the checkpoints in one UPDATE."""
     with transaction.atomic(using=READ_ALIAS):
-        checkpoints, events, since = _lock_and_read(projectors)
-        if not checkpoints:
+        batch = _lock_and_read(projectors, known)
+        if batch is None:
             return 0, [], False
-        applied, moved, unknown, pending_counts = 0, [], {}, {}
+        applied, moved, counters = 0, [], {}
         for projector in projectors:
-            checkpoint = checkpoints.get(projector.name)
-            if checkpoint is None:
+            checkpoint = batch.checkpoints.get(projector.name)
+            if checkpoint is None or checkpoint.position >= batch.upto:
                 continue
-            pending = [event for event in events if event.position > checkpoint.position]
-            if not pending:
-                continue
-            projector.apply_batch(pending)
-            unknown[projector.name] = unknown_count(pending, known_types)
-            applied += len(pending)
-            pending_counts[projector.name] = len(pending)
+            pending = batch.pending(projector, checkpoint)
+            if pending:
+                projector.apply_batch(pending)
+                applied += len(pending)
             moved.append(projector.name)
+            counters[projector.name] = _counters(batch.unknown_after(checkpoint), len(pending), rescue)
         if moved:
-            # Every pending list ends with the batch's last event, so they all move to it.
             ProjectorCheckpoint.objects.filter(projector__in=moved).update(
-                position=events[-1].position,
+                position=batch.upto,
                 updated_at=timezone.now(),
                 last_error="",
                 last_error_position=None,
             )
-        for name in moved:
-            counters = {}
-            if unknown[name]:
-                counters["unknown_events"] = F("unknown_events") + unknown[name]
-            if rescue:
-                counters["rescued_events"] = F("rescued_events") + pending_counts[name]
-            if counters:
-                ProjectorCheckpoint.objects.filter(projector=name).update(**counters)
-    for name, count in unknown.items():
-        _warn_unknown(name, count)
-    return applied, [], _more_to_read(events, since, through)
+        for name, changes in counters.items():
+            if changes:
+                ProjectorCheckpoint.objects.filter(projector=name).update(**changes)
+    _warn_unknown(batch)
+    return applied, [], _more_to_read(batch, through)
 
 
-def _run_batch_isolated(projectors, known_types, rescue, through) -> tuple[int, list[str], bool]:
+def _counters(unknown: int, applied: int, rescue: bool) -> dict:
+    changes = {}
+    if unknown:
+        changes["unknown_events"] = F("unknown_events") + unknown
+    if rescue and applied:
+        changes["rescued_events"] = F("rescued_events") + applied
+    return changes
+
+
+def _run_batch_isolated(projectors, known, rescue, through) -> tuple[int, list[str], bool]:
     with transaction.atomic(using=READ_ALIAS):
-        checkpoints, events, since = _lock_and_read(projectors)
-        if not checkpoints:
+        batch = _lock_and_read(projectors, known)
+        if batch is None:
             return 0, [], False
         applied, failed = 0, []
         for projector in projectors:
-            checkpoint = checkpoints.get(projector.name)
-            if checkpoint is None:
+            checkpoint = batch.checkpoints.get(projector.name)
+            if checkpoint is None or checkpoint.position >= batch.upto:
                 continue
-            pending = [event for event in events if event.position > checkpoint.position]
-            if not pending:
-                continue
-            if _apply(projector, checkpoint, pending, known_types, rescue):
+            pending = batch.pending(projector, checkpoint)
+            if _apply(projector, checkpoint, pending, batch, rescue):
                 applied += len(pending)
             else:
                 failed.append(projector.name)
-    return applied, failed, _more_to_read(events, since, through)
+    _warn_unknown(batch)
+    return applied, failed, _more_to_read(batch, through)
 
 
-def _lock_and_read(projectors) -> tuple[dict[str, ProjectorCheckpoint], list[Event], int]:
+def _lock_and_read(projectors, known: Mapping[str, type[DomainEvent]]) -> _Batch | None:
     checkpoints = _lock_checkpoints(projectors)
     # Fewer than asked for: another process holds some (it will apply what we would have), or
     # they do not exist yet (a new database).
     if len(checkpoints) < len(projectors) and ensure_checkpoints(projectors):
         checkpoints = _lock_checkpoints(projectors)
     if not checkpoints:
-        return {}, [], 0
+        return None
     since = min(checkpoint.position for checkpoint in checkpoints.values())
-    events = list(Event.objects.filter(position__gt=since).order_by("position")[:BATCH_SIZE])
-    return checkpoints, events, since
+    events, upto, unknown, full = read_log(since, known)
+    return _Batch(checkpoints, events, upto, unknown, full)
+
+
+def read_log(since: int, known: Mapping[str, type[DomainEvent]], *, limit: int = BATCH_SIZE):
+    """The events of ``known`` types past ``since``, at most ``limit`` of them; the position a
+    reader has then seen the log through; the position and type of the events of other types up
+    to it; and whether the limit was reached.
+
+    The head is read first: appends are serialised until commit, so every event up to it has
+    committed, and a reader that moves to it skips nothing of the types it did not read.
+    """
+    upto = event_log_head()
+    rows = list(
+        Event.objects.filter(position__gt=since, position__lte=upto, type__in=list(known)).order_by(
+            "position"
+        )[:limit]
+    )
+    full = len(rows) == limit
+    if full:
+        upto = rows[-1].position
+    # Positions are handed out one after the other, so a range holding as many events as were
+    # read holds nothing else (a rolled-back append leaves a gap, which costs one more query).
+    unknown = (
+        []
+        if upto - since == len(rows)
+        else list(
+            Event.objects.filter(position__gt=since, position__lte=upto)
+            .exclude(type__in=list(known))
+            .values_list("position", "type")
+        )
+    )
+    return [Recorded(row, known[row.type]) for row in rows], max(upto, since), unknown, full
 
 
 def _lock_checkpoints(projectors) -> dict[str, ProjectorCheckpoint]:
@@ -168,44 +224,36 @@ def _lock_checkpoints(projectors) -> dict[str, ProjectorCheckpoint]:
     }
 
 
-def _more_to_read(events: list[Event], since: int, through: int | None) -> bool:
+def _more_to_read(batch: _Batch, through: int | None) -> bool:
     # Events committed while this batch ran may have been left to us by a process that found
     # the checkpoints locked: look again until the log has nothing newer than what we read.
-    read_through = events[-1].position if events else since
-    if len(events) == BATCH_SIZE:
+    if batch.full:
         return True
-    return read_through < (event_log_head() if through is None else through)
+    return batch.upto < (event_log_head() if through is None else through)
 
 
-def unknown_count(events: Sequence[Event], known_types: frozenset[str]) -> int:
-    """Events no projector of the read side knows: skipped, and counted on each checkpoint."""
-    return sum(1 for event in events if event.type not in known_types)
-
-
-def _warn_unknown(projector_name: str, unknown: int) -> None:
-    if unknown:
-        logger.warning("%s skipped %d event(s) of unknown type", projector_name, unknown)
+def _warn_unknown(batch: _Batch) -> None:
+    if batch.unknown:
+        logger.warning("skipped %d event(s) of a type no projector reads", len(batch.unknown))
 
 
 def _apply(
-    projector: Projector, checkpoint: ProjectorCheckpoint, events: list[Event], known_types, rescue: bool
+    projector: Projector, checkpoint: ProjectorCheckpoint, events: list[Recorded], batch: _Batch, rescue: bool
 ) -> bool:
-    current = events[0]
+    current = events[0] if events else None
     try:
-        unknown = unknown_count(events, known_types)
         with transaction.atomic(using=READ_ALIAS):
             # One event at a time: this is the path after a failure, and it must say which event.
             for current in events:
                 projector.apply_batch([current])
-            checkpoint.position = events[-1].position
-            checkpoint.unknown_events += unknown
+            checkpoint.unknown_events += batch.unknown_after(checkpoint)
+            checkpoint.position = batch.upto
             if rescue:
                 checkpoint.rescued_events += len(events)
             # Recovered: the error is history now (``failures`` and ``last_error_at`` keep it).
             checkpoint.last_error = ""
             checkpoint.last_error_position = None
             checkpoint.save()
-        _warn_unknown(projector.name, unknown)
         return True
     except Exception as error:
         logger.exception(
@@ -220,7 +268,7 @@ def _apply(
         return False
 
 
-def rebuild(projector: Projector, known_types: frozenset[str], *, progress=None) -> int:
+def rebuild(projector: Projector, known: Mapping[str, type[DomainEvent]], *, progress=None) -> int:
     """Clear a projector's rows and replay the whole log into them, in one transaction.
 
     Readers keep seeing the old rows until it commits (PostgreSQL MVCC; SQLite WAL), and live
@@ -234,19 +282,19 @@ def rebuild(projector: Projector, known_types: frozenset[str], *, progress=None)
         checkpoint.position = 0
         checkpoint.unknown_events = 0
         head = event_log_head()
+        consumed = projector.consumes()
         replayed = 0
         while True:
-            events = list(
-                Event.objects.filter(position__gt=checkpoint.position).order_by("position")[:BATCH_SIZE]
-            )
-            if not events:
-                break
-            projector.apply_batch(events)
-            checkpoint.unknown_events += unknown_count(events, known_types)
-            checkpoint.position = events[-1].position
-            replayed += len(events)
+            events, upto, unknown, full = read_log(checkpoint.position, consumed)
+            checkpoint.unknown_events += sum(1 for _, event_type in unknown if event_type not in known)
+            if events:
+                projector.apply_batch(events)
+                replayed += len(events)
+            checkpoint.position = upto
             if progress is not None:
                 progress(projector.name, checkpoint.position, max(head, checkpoint.position))
+            if not full:
+                break
         checkpoint.last_error = ""
         checkpoint.last_error_position = None
         checkpoint.save()

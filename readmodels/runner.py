@@ -9,12 +9,15 @@ them all: a commit finds it running and sends nothing, and the run applies what 
 since its last batch in one transaction.
 
 The wake-up is coalesced across processes through the runner's pulse row: a committing process
-asks for a run only when none is running (a run looks for new events once more after it ends,
-so it finds this commit) and none is asked for (the first process to flip ``requested`` sends
-the one message; the run clears it as it starts, before it reads). A lingering run beats the
-row every ``BEAT_SECONDS``. A state held for longer than ``RESEND_AFTER_SECONDS`` without a beat
-(a lost message, a dead run) is asked again anyway: an extra run is harmless, since the
-checkpoints' ``SKIP LOCKED`` hands the work to one of them.
+asks for a run only when none is running (a lingering run sees the commit at its next look; one
+that is ending looks at the head once more after it says so) and none is asked for (the first
+process to flip ``requested`` sends the one message; the run clears it as it starts, before it
+reads). ``beat_at`` is the pulse's last sign of life: a request, a run starting or ending, and
+a beat every ``BEAT_SECONDS`` while a run lingers. A pulse silent for ``RESEND_AFTER_SECONDS``
+while it says a run is running or asked for (a dead run, a lost message) is asked again by the
+first commit that notices, and only by that one (a compare-and-set on ``beat_at``): an extra
+run is harmless, since the checkpoints' ``SKIP LOCKED`` hands the work to one of them. The
+clocks of the processes that write and compare ``beat_at`` must agree to well within a second.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
@@ -48,17 +50,6 @@ BEAT_SECONDS = RESEND_AFTER_SECONDS / 4
 stop_lingering = threading.Event()
 
 
-@dataclass
-class _Seen:
-    """A run state this process left a commit to, and since when (by its own clock)."""
-
-    state: tuple = ()
-    since: float = 0.0
-
-
-_left_to = _Seen()
-
-
 def send_request() -> None:
     current_app.send_task(PROJECT_TASK)
 
@@ -69,8 +60,8 @@ _waker: Callable[[], None] = send_request
 def install_waker(waker: Callable[[], None]) -> Callable[[], None]:
     """Make ``waker`` what a due wake-up calls (a test may run projection in its own process);
     returns the one it replaces."""
-    global _waker, _left_to
-    previous, _waker, _left_to = _waker, waker, _Seen()
+    global _waker
+    previous, _waker = _waker, waker
     return previous
 
 
@@ -78,26 +69,26 @@ def wake() -> None:
     """Ask for a run unless one that will see this commit is running or asked for. Never
     raises: the commit has happened, and the periodic catch-up covers a lost wake-up."""
     try:
-        state = _pulse_now()
-        started, beat_at, running, requested = state
-        if running or requested:
-            # A run asked for starts after this commit; a running one looks again when it ends.
-            # Either state held for longer than the resend delay may be a lost message or a
-            # dead run, and an extra run is harmless.
-            now = time.monotonic()
-            if _left_to.state != state:
-                _left_to.state, _left_to.since = state, now
-            if now - _left_to.since < RESEND_AFTER_SECONDS:
-                return
-        elif not _pulse_rows().filter(running=False, requested=False).update(requested=True):
-            return  # another process asked first, or a run started meanwhile: it sees this commit
+        _, beat_at, running, requested = _pulse_now()
+        now = timezone.now()
+        if not (running or requested):
+            if not _pulse_rows().filter(running=False, requested=False).update(requested=True, beat_at=now):
+                return  # another process asked first, or a run started meanwhile: it sees this commit
+        elif beat_at is not None and (now - beat_at).total_seconds() < RESEND_AFTER_SECONDS:
+            # A run asked for starts after this commit; a running one sees it at its next look,
+            # or looks once more after it ends.
+            return
+        elif not _pulse_rows().filter(beat_at=beat_at).update(beat_at=now):
+            # Silent for too long (a lost message, a dead run), but another process has just
+            # asked again: one extra run is enough.
+            return
         _waker()
     except Exception:
         logger.exception("could not wake the projection runner; the periodic catch-up will project")
 
 
 def run(
-    projectors, known_types, *, linger: float = 0.0, look_every: float = 0.025, at_most: float = 30.0
+    projectors, known, *, linger: float = 0.0, look_every: float = 0.025, at_most: float = 30.0
 ) -> projection.RunReport:
     """Drain the log; with ``linger``, keep draining while commits come, until none came for
     that long. Then look once more: a commit that found this run running asked for nothing, so
@@ -115,7 +106,7 @@ def run(
         applied_before = report.applied
         _mark(running=True)
         try:
-            _drain(active, known_types, report, linger=linger, look_every=look_every, until=ends_at)
+            _drain(active, known, report, linger=linger, look_every=look_every, until=ends_at)
         finally:
             _mark(running=False, applied=report.applied - applied_before)
         head = event_log_head()
@@ -128,7 +119,7 @@ def run(
         last_head = head
 
 
-def _drain(projectors, known_types, report, *, linger: float, look_every: float, until: float) -> None:
+def _drain(projectors, known, report, *, linger: float, look_every: float, until: float) -> None:
     """Apply batches until the head is reached, then, for up to ``linger`` seconds of quiet,
     look at the head every ``look_every`` seconds and apply what new commits appended. A look
     is one read-only query; only a look that finds new events costs a transaction."""
@@ -138,7 +129,7 @@ def _drain(projectors, known_types, report, *, linger: float, look_every: float,
         head = event_log_head()
         if head != seen_head:
             active = [projector for projector in projectors if projector.name not in report.failed]
-            part = projection.run_pending(active, known_types, through=head)
+            part = projection.run_pending(active, known, through=head)
             report.applied += part.applied
             report.failed += part.failed
             if part.applied:

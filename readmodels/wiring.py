@@ -19,11 +19,9 @@ PROJECTORS = (
     DailySalesProjector(),
 )
 PROJECTOR_NAMES = tuple(projector.name for projector in PROJECTORS)
-# Event types the read side knows; any other is skipped and counted on each checkpoint.
-KNOWN_EVENT_TYPES = frozenset().union(*(projector.handled_types() for projector in PROJECTORS)) | {
-    # Shown on the order's timeline only; no other read model changes with it.
-    "StockReservationFailed",
-}
+# Every event type the read side reads, by name: the runner reads only these from the log, and
+# skips and counts any other.
+KNOWN_EVENTS = {name: kind for projector in PROJECTORS for name, kind in projector.consumes().items()}
 
 
 @receiver(events_committed, dispatch_uid="readmodels.wake_the_runner")
@@ -38,12 +36,12 @@ def wake_the_runner(sender, position: int, **kwargs) -> None:
 def run(*, linger: float = 0.0) -> projection.RunReport:
     """What the runner task does: apply everything committed so far, in batches, and with
     ``linger`` what commits append until none came for that long."""
-    return runner.run(PROJECTORS, KNOWN_EVENT_TYPES, linger=linger)
+    return runner.run(PROJECTORS, KNOWN_EVENTS, linger=linger)
 
 
 def catch_up() -> projection.RunReport:
     """Apply everything pending now (commands and tests that need the read models current)."""
-    return projection.run_pending(PROJECTORS, KNOWN_EVENT_TYPES)
+    return projection.run_pending(PROJECTORS, KNOWN_EVENTS)
 
 
 def rescue_stalled() -> projection.RunReport:
@@ -56,4 +54,4 @@ def rescue_stalled() -> projection.RunReport:
         < settings.READMODELS_CATCH_UP_SECONDS
     ):
         return projection.RunReport()
-    return projection.run_pending(PROJECTORS, KNOWN_EVENT_TYPES, rescue=True)
+    return projection.run_pending(PROJECTORS, KNOWN_EVENTS, rescue=True)

@@ -19,9 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.logcontext import bind_log_context
-from eventlog.services import appends_last, event_append
+from eventlog.services import appends_last, caused_by, event_append
 
-from . import publishing
+from . import events, publishing
 from .contracts import dump
 from .definition import Recovery, SagaDefinition, SagaFailure, Step, definition_for
 from .models import Direction, Saga, SagaStep
@@ -29,7 +29,6 @@ from .protocol import Outcome, StepCommand, StepReply
 
 logger = logging.getLogger(__name__)
 
-EVENT_AGGREGATE = "saga"
 SWEEP_BATCH = 200
 
 
@@ -69,7 +68,7 @@ def saga_start(
         id=saga_id or uuid4(), type=definition.type, subject_id=subject_id, data=dump(data)
     )
     bind_log_context(saga_id=saga.pk, order_id=getattr(data, "order_id", None))
-    _append(saga, "SagaStarted", {"type": definition.type})
+    _append(saga, events.SagaStarted)
     to_send = definition.steps
     if to_send[0].command is None:
         accepted_at = timezone.now()
@@ -104,7 +103,8 @@ def reply_record(reply: StepReply) -> None:
             reply.attempt,
         )
         return
-    outcome_record(in_flight, reply)
+    with caused_by(reply.causation_id):
+        outcome_record(in_flight, reply)
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ def saga_retry(*, saga_id: UUID, actor: str) -> Saga:
     step_row.attempts = 0
     step_row.status = SagaStep.Status.RUNNING
     step_row.finished_at = None
-    _append(saga, "SagaRetried", {"actor": actor, "step": step_row.name, "direction": step_row.direction})
+    _append(saga, events.SagaRetried, actor=actor, step=step_row.name, direction=step_row.direction)
     _send(saga, definition, step_row, reason=f"retried by {actor}")
     saga.save()
     return saga
@@ -280,7 +280,7 @@ def _compensate(
     ]
     if saga.compensation_plan:
         saga.state = Saga.State.COMPENSATING
-        _append(saga, "SagaCompensationStarted", {"failure_code": code, "failure_detail": detail})
+        _append(saga, events.SagaCompensationStarted, failure_code=code, failure_detail=detail)
         _begin(
             saga,
             definition,
@@ -322,7 +322,7 @@ def _begin(saga: Saga, definition: SagaDefinition, step: Step, direction: str) -
         saga=saga, name=name, direction=direction
     )
     saga.current_step, saga.direction = name, direction
-    _append(saga, "SagaStepStarted", {"step": name, "direction": direction})
+    _append(saga, events.SagaStepStarted, step=name, direction=direction)
     _send(saga, definition, step_row, reason="")
 
 
@@ -360,11 +360,11 @@ def _finish(saga: Saga, state: str) -> None:
     saga.deadline_at = None
     saga.finished_at = timezone.now()
     event = {
-        Saga.State.COMPLETED: "SagaCompleted",
-        Saga.State.COMPENSATED: "SagaCompensated",
-        Saga.State.FAILED: "SagaFailed",
+        Saga.State.COMPLETED: events.SagaCompleted,
+        Saga.State.COMPENSATED: events.SagaCompensated,
+        Saga.State.FAILED: events.SagaFailed,
     }[state]
-    _append(saga, event, {"failure_code": saga.failure_code, "failure_detail": saga.failure_detail})
+    _append(saga, event, failure_code=saga.failure_code, failure_detail=saga.failure_detail)
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -403,18 +403,13 @@ def _close_step(step_row: SagaStep, status: str, *, result: dict | None = None, 
     step_row.save()
 
 
-def _append(saga: Saga, event_type: str, data: dict[str, Any]) -> None:
-    event_append(
-        aggregate_type=EVENT_AGGREGATE,
-        aggregate_id=saga.pk,
-        type=event_type,
-        data={
-            "saga_id": saga.pk,
-            "type": saga.type,
-            "subject_id": saga.subject_id,
-            "state": saga.state,
-            "current_step": saga.current_step,
-            **data,
-        },
+def _append(saga: Saga, event_type: type[events.SagaEvent], **data) -> None:
+    event = event_type(
         saga_id=saga.pk,
+        type=saga.type,
+        subject_id=saga.subject_id,
+        state=saga.state,
+        current_step=saga.current_step,
+        **data,
     )
+    event_append(event, aggregate_id=saga.pk, correlation_id=saga.subject_id, saga_id=saga.pk)

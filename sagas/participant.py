@@ -36,7 +36,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
-from eventlog.services import appends_last
+from eventlog.services import appends_last, caused_by
 
 # The co-located path records outcomes with the engine's own decision code, in this transaction.
 from . import engine, failpoints, publishing
@@ -90,7 +90,7 @@ def execute_and_record(handler: CarryOut, command: StepCommand) -> None:
     transient failure is recorded by the engine in a transaction of its own."""
 
     def run_and_record() -> None:
-        with transaction.atomic(), appends_last():
+        with transaction.atomic(), appends_last(), caused_by(command.causation_id):
             in_flight = engine.step_in_flight(command.saga_id, command.step, command.direction)
             if in_flight is None:
                 logger.info(
@@ -130,7 +130,7 @@ def execute_once(handler: CarryOut, command: StepCommand) -> StepResult:
 
 def _execute_in_transaction(handler: CarryOut, command: StepCommand) -> StepResult:
     # The handler's events are written after its receipt, as the transaction's last statements.
-    with transaction.atomic(), appends_last():
+    with transaction.atomic(), appends_last(), caused_by(command.causation_id):
         earlier = find_receipt(command)
         if earlier is not None:
             logger.info(

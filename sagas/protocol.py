@@ -99,6 +99,11 @@ class StepCommand:
     def reply(self, result: StepResult) -> StepReply:
         return StepReply(self.saga_id, self.step, self.direction, self.attempt, result)
 
+    @property
+    def causation_id(self) -> str:
+        """The step attempt, as the events it causes name it."""
+        return attempt_id(self.saga_id, self.step, self.direction, self.attempt)
+
 
 @dataclass(frozen=True)
 class StepReply:
@@ -122,6 +127,10 @@ class StepReply:
             "error": self.result.error,
         }
 
+    @property
+    def causation_id(self) -> str:
+        return attempt_id(self.saga_id, self.step, self.direction, self.attempt)
+
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> StepReply:
         with _parsing(REPLY_TASK, message):
@@ -137,6 +146,10 @@ class StepReply:
                     _text(message.get("error", "")),
                 ),
             )
+
+
+def attempt_id(saga_id: UUID, step: str, direction: Direction, attempt: int) -> str:
+    return f"{saga_id}/{step}/{direction.value}/{attempt}"
 
 
 @contextmanager

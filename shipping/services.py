@@ -25,15 +25,8 @@ def _tracking_number() -> str:
     return "TRK" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(12))
 
 
-def _append(event_type: str, shipment_or_order, saga_id: UUID, **data) -> None:
-    order_id = getattr(shipment_or_order, "order_id", shipment_or_order)
-    event_append(
-        aggregate_type=events.AGGREGATE,
-        aggregate_id=order_id,
-        type=event_type,
-        data={"order_id": order_id, **data},
-        saga_id=saga_id,
-    )
+def _append(event: events.ShipmentEvent, saga_id: UUID) -> None:
+    event_append(event, aggregate_id=event.order_id, correlation_id=event.order_id, saga_id=saga_id)
 
 
 @transaction.atomic(savepoint=False)
@@ -45,7 +38,7 @@ def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: Address) -> Sch
     country = address.country
     if country not in settings.SHIPPING_COUNTRIES:
         reason = f"we do not ship to {country}"
-        _append(events.SHIPMENT_FAILED, order_id, saga_id, country=country, reason=reason)
+        _append(events.ShipmentFailed(order_id=order_id, country=country, reason=reason), saga_id)
         return ScheduleOutcome(None, reason)
     shipment = Shipment.objects.create(
         order_id=order_id,
@@ -58,11 +51,10 @@ def shipment_schedule(*, saga_id: UUID, order_id: UUID, address: Address) -> Sch
         country=country,
     )
     _append(
-        events.SHIPMENT_SCHEDULED,
-        shipment,
+        events.ShipmentScheduled(
+            order_id=order_id, tracking_number=shipment.tracking_number, country=country
+        ),
         saga_id,
-        tracking_number=shipment.tracking_number,
-        country=country,
     )
     return ScheduleOutcome(shipment)
 
@@ -75,7 +67,7 @@ def shipment_cancel_if_scheduled(*, saga_id: UUID, order_id: UUID) -> bool:
         return False
     shipment.status = Shipment.Status.CANCELLED
     shipment.save(update_fields=["status", "updated_at"])
-    _append(events.SHIPMENT_CANCELLED, shipment, saga_id, tracking_number=shipment.tracking_number)
+    _append(events.ShipmentCancelled(order_id=order_id, tracking_number=shipment.tracking_number), saga_id)
     return True
 
 
@@ -92,5 +84,5 @@ def shipment_dispatch(*, saga_id: UUID, order_id: UUID) -> bool:
     shipment.status = Shipment.Status.DISPATCHED
     shipment.dispatched_at = timezone.now()
     shipment.save(update_fields=["status", "dispatched_at", "updated_at"])
-    _append(events.SHIPMENT_DISPATCHED, shipment, saga_id, tracking_number=shipment.tracking_number)
+    _append(events.ShipmentDispatched(order_id=order_id, tracking_number=shipment.tracking_number), saga_id)
     return True

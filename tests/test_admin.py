@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -7,6 +9,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from eventlog.services import event_append
+from inventory.events import ProductAdded
 from inventory.factories import ProductFactory
 from inventory.models import StockReservation, StockReservationLine
 from inventory.services import product_restock
@@ -37,7 +40,9 @@ def one_of_everything(db):
     customer = CustomerFactory()
     product = ProductFactory(sku="KB-1")
     with transaction.atomic():
-        event_append(aggregate_type="product", aggregate_id="KB-1", type="ProductAdded", data={})
+        event_append(
+            ProductAdded(sku="KB-1", name="Keyboard", price=Decimal("10.00"), on_hand=0), aggregate_id="KB-1"
+        )
     product_restock(sku=product.sku, quantity=2)
     order = Order.objects.create(
         customer_id=customer.id,

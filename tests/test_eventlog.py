@@ -8,11 +8,13 @@ from eventlog.models import Event
 from eventlog.services import OutsideTransactionError, appends_last, event_append, event_log_head
 from payments.factories import UserFactory
 
+from .events import Probed, Ticked
+
 
 @pytest.mark.django_db(transaction=True)
 def test_events_are_only_appended_inside_the_transaction_of_their_change():
     with pytest.raises(OutsideTransactionError):
-        event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+        event_append(Probed(), aggregate_id="A")
 
     assert Event.objects.count() == 0
 
@@ -24,7 +26,7 @@ def test_a_rolled_back_change_leaves_no_event():
 
     def change_that_fails_after_its_event():
         with transaction.atomic():
-            event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+            event_append(Probed(), aggregate_id="A")
             raise Boom
 
     with pytest.raises(Boom):
@@ -37,21 +39,19 @@ def test_a_rolled_back_change_leaves_no_event():
 @pytest.mark.django_db
 def test_positions_grow_and_the_head_is_the_newest():
     with transaction.atomic():
-        first = event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={"n": 1})
-        second = event_append(
-            aggregate_type="product", aggregate_id="A", type="StockRestocked", data={"n": 2}
-        )
+        first = event_append(Probed(n=1), aggregate_id="A")
+        second = event_append(Ticked(), aggregate_id="A")
 
     assert first.position < second.position
     assert event_log_head() == second.position
-    assert list(Event.objects.values_list("type", flat=True)) == ["ProductAdded", "StockRestocked"]
+    assert list(Event.objects.values_list("type", flat=True)) == ["ProbeRecorded", "Ticked"]
 
 
 @pytest.mark.django_db
 def test_a_successful_post_that_appends_nothing_reports_the_head(anonymous_client):
     UserFactory(username="erin")
     with transaction.atomic():
-        head = event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={}).position
+        head = event_append(Probed(), aggregate_id="A").position
 
     response = anonymous_client.post(
         "/api/auth/token/", {"username": "erin", "password": "correct-horse-battery"}, format="json"
@@ -75,9 +75,9 @@ def test_appends_last_writes_the_blocks_events_after_its_rows_in_order():
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries, transaction.atomic(), appends_last():
-        held = event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+        held = event_append(Probed(), aggregate_id="A")
         UserFactory(username="written-after-the-append-call")
-        event_append(aggregate_type="product", aggregate_id="A", type="StockRestocked", data={})
+        event_append(Ticked(), aggregate_id="A")
         assert held is None
         assert Event.objects.count() == 0
 
@@ -86,8 +86,8 @@ def test_appends_last_writes_the_blocks_events_after_its_rows_in_order():
     assert len(inserts) == 3
     assert all("eventlog_event" in sql for sql in inserts[1:])
     assert list(Event.objects.order_by("position").values_list("type", flat=True)) == [
-        "ProductAdded",
-        "StockRestocked",
+        "ProbeRecorded",
+        "Ticked",
     ]
 
 
@@ -95,7 +95,7 @@ def test_appends_last_writes_the_blocks_events_after_its_rows_in_order():
 def test_nested_appends_last_blocks_leave_the_writing_to_the_outermost():
     with transaction.atomic(), appends_last():
         with appends_last():
-            event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+            event_append(Probed(), aggregate_id="A")
         assert Event.objects.count() == 0
     assert Event.objects.count() == 1
 
@@ -107,7 +107,7 @@ def test_an_appends_last_block_that_fails_writes_nothing():
 
     def change_that_fails_after_its_event():
         with transaction.atomic(), appends_last():
-            event_append(aggregate_type="product", aggregate_id="A", type="ProductAdded", data={})
+            event_append(Probed(), aggregate_id="A")
             raise Boom
 
     with pytest.raises(Boom):
@@ -127,7 +127,7 @@ def test_event_times_follow_positions_when_writers_overlap():
         try:
             for _ in range(5):
                 with transaction.atomic(), appends_last():
-                    event_append(aggregate_type="clock", aggregate_id=str(index), type="Ticked", data={})
+                    event_append(Ticked(), aggregate_id=str(index))
                     # The rest of the transaction's work, shorter for some writers than others.
                     time.sleep(0.002 if index % 2 else 0.02)
         except Exception as error:
@@ -165,7 +165,7 @@ def test_no_later_position_is_visible_while_an_earlier_one_is_in_flight():
     errors = []
 
     def append(n: int) -> None:
-        event_append(aggregate_type="probe", aggregate_id="P", type="ProbeRecorded", data={"n": n})
+        event_append(Probed(n=n), aggregate_id="P")
 
     def first() -> None:
         try:

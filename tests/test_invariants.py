@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 
 from eventlog.services import event_append
+from inventory.events import StockReleased
 from inventory.models import Product, StockMovement, StockReservation
 
 from .readside import add_product, confirmed_order, register
@@ -40,10 +41,7 @@ def sloppy_release(order, attempt: int) -> None:
             )
         StockReservation.objects.filter(pk=reservation.pk).update(status="RELEASED")
         event_append(
-            aggregate_type="order",
-            aggregate_id=order.pk,
-            type="StockReleased",
-            data={"order_id": order.pk, "lines": []},
+            StockReleased(order_id=order.pk, lines=()), aggregate_id=order.pk, correlation_id=order.pk
         )
 
 

@@ -5,8 +5,10 @@ remote (a reply over the broker, two). The end-to-end tests run both against a r
 import pytest
 from celery import current_app
 
+from eventlog.models import Event
 from orders.models import Order
 from orders.services import order_place
+from readmodels.models import OrderTimelineEntry
 from sagas import publishing
 from sagas.models import Failpoint, Saga, SagaStep, StepReceipt
 from sagas.protocol import REPLY_TASK
@@ -187,3 +189,40 @@ def test_a_malformed_command_changes_nothing_and_is_retried_as_transient(
     assert f"saga {order.saga_id}: malformed command refused" in capsys.readouterr().err
     assert not StepReceipt.objects.exists()
     assert [task for task, _ in sent] == ["inventory.reserve_stock"], "the step is sent again"
+
+
+@pytest.mark.parametrize("remote", [frozenset(), EVERY_CONTEXT], ids=["co-located", "remote"])
+def test_every_event_of_a_saga_follows_its_order_and_names_the_step_attempt_that_caused_it(
+    settings, django_capture_on_commit_callbacks, deliver, remote
+):
+    settings.SAGA_REMOTE_CONTEXTS = remote
+    order = place(django_capture_on_commit_callbacks)
+
+    deliver()
+
+    followed = list(Event.objects.filter(correlation_id=order.pk).order_by("position"))
+    first = {}
+    for event in followed:
+        first.setdefault(event.type, event)
+    assert {"OrderPlaced", "StockReserved", "PaymentCharged", "ShipmentScheduled", "OrderConfirmed"} <= set(
+        first
+    )
+    assert [
+        first[name].aggregate_type for name in ("StockReserved", "PaymentCharged", "ShipmentScheduled")
+    ] == [
+        "reservation",
+        "payment",
+        "shipment",
+    ]
+    attempt = f"{order.saga_id}/{{}}/FORWARD/1"
+    assert first["OrderPlaced"].causation_id == "", "placed by a command, not by a step"
+    assert first["StockReserved"].causation_id == attempt.format("reserve_stock")
+    assert first["ShipmentScheduled"].causation_id == attempt.format("schedule_shipment")
+    assert first["SagaCompleted"].causation_id == attempt.format("confirm_order"), "the engine's too"
+    assert not Event.objects.exclude(correlation_id=order.pk).exclude(
+        aggregate_type__in=["product", "customer"]
+    )
+    timeline = OrderTimelineEntry.objects.filter(order_id=order.pk).order_by("position")
+    assert list(timeline.values_list("type", flat=True)) == [
+        event.type for event in followed if event.aggregate_type != "saga"
+    ]

@@ -75,8 +75,10 @@ def place(client, items, **options):
 
 
 def order_events(order_id) -> list[str]:
+    """The domain events that followed the order, whichever aggregate each belongs to."""
     return list(
-        Event.objects.filter(aggregate_type="order", aggregate_id=str(order_id))
+        Event.objects.filter(correlation_id=order_id)
+        .exclude(aggregate_type="saga")
         .order_by("position")
         .values_list("type", flat=True)
     )

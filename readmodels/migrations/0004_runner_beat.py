@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='projectionrunner',
             name='beat_at',
-            field=models.DateTimeField(blank=True, help_text="The runner's last sign of life: a run starting or ending, or beating while it lingers.", null=True),
+            field=models.DateTimeField(blank=True, help_text="The pulse's last sign of life: a run asked for, starting, ending or beating while it lingers.", null=True),
         ),
     ]

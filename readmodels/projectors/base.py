@@ -1,8 +1,11 @@
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import ClassVar
 
 from django.db.models import Model
 
-from eventlog.models import Event
+from eventlog.contracts import DomainEvent
+
+from ..recorded import Recorded
 
 READ_ALIAS = "read"
 
@@ -13,28 +16,34 @@ PAID_STATUSES = frozenset({"CONFIRMED", "SHIPPED"})
 class Projector:
     """Keeps some read models up to date from events.
 
-    A subclass names itself, lists the models it owns (so a rebuild can clear them) and says
-    what it consumes by its handlers: ``on_T`` handles events of type ``T``. The runner
-    (``readmodels.projection``) hands it a batch of events, in log order, inside the
-    transaction that also moves its checkpoint.
+    A subclass names itself, lists the models it owns (so a rebuild can clear them) and declares
+    what it consumes: ``handles`` maps each event class it reads to the name of its method. The
+    runner (``readmodels.projection``) reads only those types from the log and hands the
+    projector a batch of them, in log order, inside the transaction that also moves its
+    checkpoint.
     """
 
     name: str
     models: tuple[type[Model], ...] = ()
-    # Event types that share one handler: {method name: the types it handles}.
-    shared_handlers: dict[str, tuple[str, ...]] = {}
+    handles: ClassVar[Mapping[type[DomainEvent], str]] = {}
+
+    def __init__(self):
+        self._methods = {kind.TYPE: method for kind, method in self.handles.items()}
+        missing = sorted(
+            method for method in self._methods.values() if not callable(getattr(self, method, None))
+        )
+        if missing:
+            raise TypeError(f"{type(self).__name__} handles events with methods it lacks: {missing}")
+
+    def consumes(self) -> dict[str, type[DomainEvent]]:
+        """The event types it reads, by name."""
+        return {kind.TYPE: kind for kind in self.handles}
 
     def handler_for(self, event_type: str) -> Callable | None:
-        for method, event_types in self.shared_handlers.items():
-            if event_type in event_types:
-                return getattr(self, method)
-        return getattr(self, f"on_{event_type}", None)
+        method = self._methods.get(event_type)
+        return None if method is None else getattr(self, method)
 
-    def handled_types(self) -> frozenset[str]:
-        own = frozenset(attribute[3:] for attribute in dir(self) if attribute.startswith("on_"))
-        return own.union(*self.shared_handlers.values())
-
-    def apply_batch(self, events: Sequence[Event]) -> None:
+    def apply_batch(self, events: Sequence[Recorded]) -> None:
         raise NotImplementedError
 
     def reset(self) -> None:
@@ -47,8 +56,8 @@ class RowProjector(Projector):
 
     A batch costs two statements whatever its size: one read of every row its events touch, and
     one ``INSERT ... ON CONFLICT DO UPDATE`` of the rows as the events left them. In between the
-    handlers change the rows in memory, in log order: ``on_T(rows, event)`` finds its rows in
-    ``rows`` (by key; absent when there is none yet) and adds the rows it creates. No other
+    handlers change the rows in memory, in log order: a handler ``(rows, recorded)`` finds its
+    rows in ``rows`` (by key; absent when there is none yet) and adds the rows it creates. No other
     process writes these rows meanwhile: the checkpoint's lock, held for the batch, makes this
     projector their only writer.
     """
@@ -59,11 +68,11 @@ class RowProjector(Projector):
     def models(self) -> tuple[type[Model], ...]:
         return (self.model,)
 
-    def keys(self, event: Event) -> Iterable[Hashable]:
-        """The keys of the rows ``event`` may change."""
+    def keys(self, recorded: Recorded) -> Iterable[Hashable]:
+        """The keys of the rows ``recorded`` may change."""
         raise NotImplementedError
 
-    def apply_batch(self, events: Sequence[Event]) -> None:
+    def apply_batch(self, events: Sequence[Recorded]) -> None:
         handled = [(event, self.handler_for(event.type)) for event in events]
         handled = [(event, handler) for event, handler in handled if handler is not None]
         if not handled:

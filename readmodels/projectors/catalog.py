@@ -1,48 +1,58 @@
 """Product availability: price and stock per sku."""
 
-from decimal import Decimal
-
-from eventlog.models import Event
+from inventory import events as inventory
 
 from ..models import ProductAvailability
+from ..recorded import Recorded
 from .base import RowProjector
 
-STOCK_CHANGES = ("StockReserved", "StockReleased", "StockShipped")
+STOCK_CHANGES = (inventory.StockReserved, inventory.StockReleased, inventory.StockShipped)
 
 
 class ProductAvailabilityProjector(RowProjector):
     name = "product_availability"
     model = ProductAvailability
-    shared_handlers = {"_lines_changed": ("StockRestocked", *STOCK_CHANGES)}
+    handles = {
+        inventory.ProductAdded: "_added",
+        inventory.StockRestocked: "_restocked",
+        **dict.fromkeys(STOCK_CHANGES, "_reservation_changed"),
+    }
 
-    def keys(self, event: Event):
-        return [line["sku"] for line in _lines(event)]
+    def keys(self, recorded: Recorded):
+        event = recorded.event
+        if isinstance(event, inventory.StockChanged):
+            return [line.sku for line in event.lines]
+        return (event.sku,)
 
-    def on_ProductAdded(self, rows: dict, event: Event) -> None:
-        data = event.data
-        rows[data["sku"]] = ProductAvailability(
-            sku=data["sku"],
-            name=data["name"],
-            price=Decimal(data["price"]),
-            on_hand=data["on_hand"],
+    def _added(self, rows: dict, recorded: Recorded) -> None:
+        added: inventory.ProductAdded = recorded.event
+        rows[added.sku] = ProductAvailability(
+            sku=added.sku,
+            name=added.name,
+            price=added.price,
+            on_hand=added.on_hand,
             reserved=0,
-            available=data["on_hand"],
-            updated_at=event.occurred_at,
-            last_position=event.position,
+            available=added.on_hand,
+            updated_at=recorded.occurred_at,
+            last_position=recorded.position,
         )
 
-    def _lines_changed(self, rows: dict, event: Event) -> None:
+    def _restocked(self, rows: dict, recorded: Recorded) -> None:
+        restocked: inventory.StockRestocked = recorded.event
+        self._set(rows, recorded, restocked.sku, restocked.on_hand, restocked.reserved)
+
+    def _reservation_changed(self, rows: dict, recorded: Recorded) -> None:
+        changed: inventory.StockChanged = recorded.event
+        for line in changed.lines:
+            self._set(rows, recorded, line.sku, line.on_hand, line.reserved)
+
+    def _set(self, rows: dict, recorded: Recorded, sku: str, on_hand: int, reserved: int) -> None:
         """Events carry the stock after the change, so applying one sets rather than adds."""
-        for line in _lines(event):
-            product = rows.get(line["sku"])
-            if product is None:
-                continue
-            product.on_hand = line["on_hand"]
-            product.reserved = line["reserved"]
-            product.available = line["on_hand"] - line["reserved"]
-            product.updated_at = event.occurred_at
-            product.last_position = event.position
-
-
-def _lines(event: Event) -> list[dict]:
-    return [event.data] if event.type in ("ProductAdded", "StockRestocked") else event.data["lines"]
+        product = rows.get(sku)
+        if product is None:
+            return
+        product.on_hand = on_hand
+        product.reserved = reserved
+        product.available = on_hand - reserved
+        product.updated_at = recorded.occurred_at
+        product.last_position = recorded.position

@@ -1,131 +1,134 @@
 """Order summary and order timeline: what the order endpoints answer."""
 
 from collections.abc import Sequence
-from decimal import Decimal
 
-from eventlog.models import Event
+from inventory import events as inventory
+from orders import events as orders
+from payments import events as payments
+from sagas import events as sagas
+from shipping import events as shipping
 
 from ..models import OrderSummary, OrderTimelineEntry
+from ..recorded import Recorded
 from .base import Projector, RowProjector
 
-ORDER_AGGREGATE = "order"
-SAGA_EVENTS = (
-    "SagaStarted",
-    "SagaStepStarted",
-    "SagaCompensationStarted",
-    "SagaCompleted",
-    "SagaCompensated",
-    "SagaFailed",
-    "SagaRetried",
-)
-STATUS_CHANGES = (
-    "OrderConfirmed",
-    "OrderRejected",
-    "OrderCancellationRequested",
-    "OrderCancelled",
-    "OrderShipped",
-)
-PAYMENT_STATUS = {"PaymentCharged": "CHARGED", "PaymentDeclined": "DECLINED", "PaymentRefunded": "REFUNDED"}
+PAYMENT_STATUS = {
+    payments.PaymentCharged: "CHARGED",
+    payments.PaymentDeclined: "DECLINED",
+    payments.PaymentRefunded: "REFUNDED",
+}
 SHIPMENT_STATUS = {
-    "ShipmentScheduled": "SCHEDULED",
-    "ShipmentFailed": "FAILED",
-    "ShipmentCancelled": "CANCELLED",
-    "ShipmentDispatched": "DISPATCHED",
+    shipping.ShipmentScheduled: "SCHEDULED",
+    shipping.ShipmentFailed: "FAILED",
+    shipping.ShipmentCancelled: "CANCELLED",
+    shipping.ShipmentDispatched: "DISPATCHED",
 }
 
 
 class OrderSummaryProjector(RowProjector):
     name = "order_summary"
     model = OrderSummary
-    shared_handlers = {
-        "_saga_progressed": SAGA_EVENTS,
-        "_status_changed": STATUS_CHANGES,
-        "_payment_changed": tuple(PAYMENT_STATUS),
-        "_shipment_changed": tuple(SHIPMENT_STATUS),
+    handles = {
+        orders.OrderPlaced: "_placed",
+        **dict.fromkeys(orders.ORDER_MOVES, "_status_changed"),
+        **dict.fromkeys(PAYMENT_STATUS, "_payment_changed"),
+        **dict.fromkeys(SHIPMENT_STATUS, "_shipment_changed"),
+        **dict.fromkeys(sagas.SAGA_EVENTS, "_saga_progressed"),
     }
 
-    def keys(self, event: Event):
-        if event.type in SAGA_EVENTS:
-            subject_id = event.data.get("subject_id")
-            return () if subject_id is None else (subject_id,)
-        return (event.data["order_id"],)
+    def keys(self, recorded: Recorded):
+        # Everything that follows an order names it as its correlation; a saga without a
+        # subject has none.
+        return () if recorded.correlation_id is None else (recorded.correlation_id,)
 
-    def on_OrderPlaced(self, rows: dict, event: Event) -> None:
-        data = event.data
-        rows[data["order_id"]] = OrderSummary(
-            order_id=data["order_id"],
-            customer_id=data["customer_id"],
-            status=data["status"],
-            items=data["items"],
-            total=Decimal(data["total"]),
-            saga_id=event.saga_id,
-            created_at=event.occurred_at,
-            updated_at=event.occurred_at,
-            version=data["version"],
-            last_position=event.position,
+    def _placed(self, rows: dict, recorded: Recorded) -> None:
+        placed: orders.OrderPlaced = recorded.event
+        rows[placed.order_id] = OrderSummary(
+            order_id=placed.order_id,
+            customer_id=placed.customer_id,
+            status=placed.status,
+            items=recorded.data["items"],
+            total=placed.total,
+            saga_id=recorded.saga_id,
+            created_at=recorded.occurred_at,
+            updated_at=recorded.occurred_at,
+            version=placed.version,
+            last_position=recorded.position,
         )
 
-    def _status_changed(self, rows: dict, event: Event) -> None:
-        summary = self._touched(rows, event)
+    def _status_changed(self, rows: dict, recorded: Recorded) -> None:
+        moved: orders.OrderMoved = recorded.event
+        summary = self._touched(rows, recorded)
         if summary is not None:
-            summary.status = event.data["status"]
-            summary.version = event.data["version"]
-            summary.saga_id = event.saga_id
-            if event.type == "OrderRejected":
-                summary.failure_reason = event.data["failure_reason"]
+            summary.status = moved.status
+            summary.version = moved.version
+            summary.saga_id = recorded.saga_id
+            if isinstance(moved, orders.OrderRejected):
+                summary.failure_reason = moved.failure_reason
 
-    def _payment_changed(self, rows: dict, event: Event) -> None:
-        summary = self._touched(rows, event)
+    def _payment_changed(self, rows: dict, recorded: Recorded) -> None:
+        summary = self._touched(rows, recorded)
         if summary is not None:
-            summary.payment_status = PAYMENT_STATUS[event.type]
+            summary.payment_status = PAYMENT_STATUS[type(recorded.event)]
 
-    def _shipment_changed(self, rows: dict, event: Event) -> None:
-        summary = self._touched(rows, event)
+    def _shipment_changed(self, rows: dict, recorded: Recorded) -> None:
+        summary = self._touched(rows, recorded)
         if summary is not None:
-            summary.shipment_status = SHIPMENT_STATUS[event.type]
-            if event.type == "ShipmentScheduled":
-                summary.tracking_number = event.data["tracking_number"]
+            summary.shipment_status = SHIPMENT_STATUS[type(recorded.event)]
+            if isinstance(recorded.event, shipping.ShipmentScheduled):
+                summary.tracking_number = recorded.event.tracking_number
 
-    def _touched(self, rows: dict, event: Event) -> OrderSummary | None:
-        summary = rows.get(event.data["order_id"])
+    def _touched(self, rows: dict, recorded: Recorded) -> OrderSummary | None:
+        summary = rows.get(recorded.correlation_id)
         if summary is not None:
-            summary.updated_at = event.occurred_at
-            summary.last_position = event.position
+            summary.updated_at = recorded.occurred_at
+            summary.last_position = recorded.position
         return summary
 
-    def _saga_progressed(self, rows: dict, event: Event) -> None:
+    def _saga_progressed(self, rows: dict, recorded: Recorded) -> None:
         """The order shows the saga driving it now; an older saga's late news is not shown."""
-        summary = rows.get(event.data.get("subject_id"))
-        if summary is None or str(summary.saga_id) != str(event.saga_id):
+        progressed: sagas.SagaEvent = recorded.event
+        summary = rows.get(recorded.correlation_id)
+        if summary is None or summary.saga_id != progressed.saga_id:
             return
-        summary.saga_state = event.data["state"]
-        summary.saga_current_step = event.data["current_step"]
-        summary.last_position = event.position
+        summary.saga_state = progressed.state
+        summary.saga_current_step = progressed.current_step
+        summary.last_position = recorded.position
+
+
+# What an order's timeline shows: the domain events that follow it, not its saga's bookkeeping.
+TIMELINE_EVENTS = (
+    orders.OrderPlaced,
+    *orders.ORDER_MOVES,
+    inventory.StockReserved,
+    inventory.StockReservationFailed,
+    inventory.StockReleased,
+    inventory.StockShipped,
+    *PAYMENT_STATUS,
+    *SHIPMENT_STATUS,
+)
 
 
 class OrderTimelineProjector(Projector):
-    """Every event of an order's aggregate, as it happened."""
+    """Every domain event that follows an order (its correlation), as it happened."""
 
     name = "order_timeline"
     models = (OrderTimelineEntry,)
+    handles = dict.fromkeys(TIMELINE_EVENTS, "apply_batch")
 
-    def handled_types(self) -> frozenset[str]:
-        # Whatever happens to an order's aggregate is on its timeline, whatever its type.
-        return frozenset()
-
-    def apply_batch(self, events: Sequence[Event]) -> None:
+    def apply_batch(self, events: Sequence[Recorded]) -> None:
         # An entry, once written, never changes; applied once (the checkpoint moves with it), so
         # a second INSERT of the same position is a bug that must fail, not be ignored.
         OrderTimelineEntry.objects.bulk_create(
             [
                 OrderTimelineEntry(
-                    position=event.position,
-                    order_id=event.aggregate_id,
-                    type=event.type,
-                    occurred_at=event.occurred_at,
-                    data=event.data,
+                    position=recorded.position,
+                    order_id=recorded.correlation_id,
+                    type=recorded.type,
+                    occurred_at=recorded.occurred_at,
+                    data=recorded.data,
                 )
-                for event in events
-                if event.aggregate_type == ORDER_AGGREGATE
+                for recorded in events
+                if recorded.correlation_id is not None
             ]
         )

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from readmodels import projection
-from readmodels.wiring import KNOWN_EVENT_TYPES, PROJECTORS
+from readmodels.wiring import KNOWN_EVENTS, PROJECTORS
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         chosen = [p for p in PROJECTORS if not projector or p.name in projector]
         for each in chosen:
             self.stdout.write(f"{each.name}: rebuilding")
-            replayed = projection.rebuild(each, KNOWN_EVENT_TYPES, progress=self._progress)
+            replayed = projection.rebuild(each, KNOWN_EVENTS, progress=self._progress)
             self.stdout.write(self.style.SUCCESS(f"{each.name}: {replayed} events replayed"))
 
     def _progress(self, name: str, position: int, head: int) -> None:
