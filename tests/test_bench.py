@@ -45,6 +45,11 @@ def test_a_small_benchmark_runs_and_keeps_the_books(monkeypatch, tmp_path):
     assert report["calibration"]["round_trips_per_second"] > 0
     assert report["reads"]["errors"] == 0
     assert run["pools"] == "1 x prefork (1), 1 x solo (1)", "the pools as the running workers report them"
+    cpu = run["cpu_ms_per_saga"]
+    assert cpu["saga workers"] > 0, "the saga workers' CPU, read from /proc"
+    assert cpu["projector"] > 0
+    assert cpu["clients"] > 0
+    assert 0 < run["machine_busy_pct"] <= 100
     latency = run["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
     if run["messages_per_saga"] is not None:

@@ -92,6 +92,65 @@ class Sampler:
         return lags
 
 
+# Servers seen by their process names: PostgreSQL's backends, and the broker (Redis or RabbitMQ).
+SERVER_PROCESSES = {"postgres": ("postgres",), "broker": ("redis-server", "beam.smp")}
+
+
+class CpuMeter:
+    """CPU time each kind of process spent while the load ran, read from /proc.
+
+    ``roles`` names the processes this benchmark started (saga workers, the projector, gunicorn),
+    each counted with its children; the benchmark's other children are the order-placing
+    clients; the servers are found by name. Processes that end before the last reading are not
+    counted, so the reading is taken while the clients still run.
+    """
+
+    def __init__(self, roles: dict[str, list[int]]):
+        self.roles = roles
+        self._first = self._read()
+        self._machine = psutil.cpu_times()
+
+    def cpu_seconds(self) -> tuple[dict[str, float], float]:
+        """Seconds of CPU per kind since the meter started, and how busy the machine was (a share of 1)."""
+        last, machine = self._read(), psutil.cpu_times()
+        spent = {kind: round(last[kind] - self._first.get(kind, 0.0), 3) for kind in last}
+        total = sum(machine) - sum(self._machine)
+        idle = (machine.idle + machine.iowait) - (self._machine.idle + self._machine.iowait)
+        return spent, (1 - idle / total) if total else 0.0
+
+    def _read(self) -> dict[str, float]:
+        me = psutil.Process()
+        started = {pid for pids in self.roles.values() for pid in pids}
+        found = {kind: _cpu_of_trees(pids) for kind, pids in self.roles.items()}
+        found["clients"] = _cpu_of_trees([child.pid for child in me.children() if child.pid not in started])
+        for kind, names in SERVER_PROCESSES.items():
+            found[kind] = sum(
+                _cpu(process) for process in psutil.process_iter(["name"]) if process.info["name"] in names
+            )
+        times = me.cpu_times()
+        found["benchmark"] = times.user + times.system
+        return found
+
+
+def _cpu_of_trees(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            total += sum(_cpu(process) for process in [root, *root.children(recursive=True)])
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0.0
+    return times.user + times.system
+
+
 def saga_figures(started_at: datetime) -> dict:
     sagas = list(
         Saga.objects.filter(created_at__gte=started_at, type="place_order").values(

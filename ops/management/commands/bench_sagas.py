@@ -108,9 +108,7 @@ class Command(BaseCommand):
                 report["calibration"] = self._calibrate(options["calibrate_seconds"], workers)
         for workers, lines in scaling_runs(worker_counts, line_counts):
             with self._worker(workers) as worker, self._web(options["mode"] == "http") as web:
-                report["runs"].append(
-                    self._run(workers, lines, web.url, worker.pids, report.get("calibration"))
-                )
+                report["runs"].append(self._run(workers, lines, web, worker.pids, report.get("calibration")))
         if options["reads"]:
             with self._web(True) as web:
                 report["reads"] = self._reads(web.url)
@@ -153,7 +151,7 @@ class Command(BaseCommand):
             "round_trips_per_second": round(trips),
         }
 
-    def _run(self, workers: int, lines: int, url: str, pids, limits) -> dict:
+    def _run(self, workers: int, lines: int, web, pids, limits) -> dict:
         options = self.options
         load = workload.Workload(
             orders=options["orders"],
@@ -163,7 +161,7 @@ class Command(BaseCommand):
             failure_share=options["failure_share"],
             lines=lines,
             mode=options["mode"],
-            url=url,
+            url=web.url,
             rps=options["rps"],
         )
         run = uuid.uuid4().hex
@@ -173,9 +171,14 @@ class Command(BaseCommand):
         specs = workload.order_specs(shop, load)
         started_at, since = timezone.now(), event_log_head()
         counters = measure.Counters()
+        roles = {"saga workers": pids, "web": web.pids}
+        if options["projector"] == "own":
+            roles.update({"saga workers": pids[:-1], "projector": pids[-1:]})
         with workload.Clients(load) as clients, measure.Sampler(pids) as sampler:
+            meter = measure.CpuMeter(roles)
             commands = clients.place_all(specs)
             self._wait_until_done(started_at)
+            cpu, busy = meter.cpu_seconds()
         cost = counters.delta()
         figures = measure.saga_figures(started_at)
         sagas = figures["sagas"]
@@ -192,6 +195,10 @@ class Command(BaseCommand):
             else None,
             commits_per_saga=round(cost["db_commits"] / sagas, 2) if cost["db_commits"] is not None else None,
             worker_peak_rss_mb=round(sampler.peak_rss / 2**20, 1),
+            cpu_ms_per_saga={
+                kind: round(seconds * 1000 / sagas, 1) for kind, seconds in cpu.items() if seconds
+            },
+            machine_busy_pct=round(busy * 100, 1),
         )
         if limits and figures["sagas_per_second"]:
             rate = figures["sagas_per_second"]
@@ -304,6 +311,11 @@ class Command(BaseCommand):
             write(
                 "  steps p50/p99 ms: "
                 + ", ".join(f"{name} {v['p50']}/{v['p99']}" for name, v in run["steps_ms"].items())
+            )
+            write(
+                "  CPU ms per saga: "
+                + ", ".join(f"{kind} {ms}" for kind, ms in run["cpu_ms_per_saga"].items())
+                + f" (machine {run['machine_busy_pct']} % busy)"
             )
         if "reads" in report:
             reads_ = report["reads"]
