@@ -65,7 +65,7 @@ def event_append(
     if held_back is not None:
         held_back.append(fields)
         return None
-    return _write(connection, fields)
+    return _write(connection, [fields])[0]
 
 
 @contextmanager
@@ -85,7 +85,9 @@ def appends_last() -> Iterator[None]:
 
     For a transaction that appends early and writes rows after (an order and then its saga, a
     step's outcome and then the next step): the log's lock is then held only from the block's
-    end to commit. Nested blocks leave the writing to the outermost; an exception writes nothing.
+    end to commit, and the block's events cost one lock, one ``INSERT`` and one announcement
+    after commit, however many there are. Nested blocks leave the writing to the outermost; an
+    exception writes nothing.
     """
     if _held_back.get() is not None:
         yield
@@ -96,20 +98,20 @@ def appends_last() -> Iterator[None]:
         yield
     finally:
         _held_back.reset(token)
-    connection = transaction.get_connection()
-    for fields in held_back:
-        _write(connection, fields)
+    if held_back:
+        _write(transaction.get_connection(), held_back)
 
 
-def _write(connection, fields: dict[str, Any]) -> Event:
+def _write(connection, appends: list[dict[str, Any]]) -> list[Event]:
     _serialise_appends(connection)
     # Stamped holding the lock, not when the service asked to append (an ``appends_last`` block
     # asks early and writes late): times then grow with positions, whichever writer came first.
-    event = Event.objects.create(**fields, occurred_at=timezone.now())
-    last_appended_position.set(event.position)
-    position = event.position
+    occurred_at = timezone.now()
+    events = Event.objects.bulk_create([Event(**fields, occurred_at=occurred_at) for fields in appends])
+    position = events[-1].position
+    last_appended_position.set(position)
     transaction.on_commit(lambda: events_committed.send(sender=Event, position=position), robust=True)
-    return event
+    return events
 
 
 def _serialise_appends(connection) -> None:
