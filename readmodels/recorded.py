@@ -35,7 +35,7 @@ class Recorded:
     part of and caused by, and ``event``, the typed record (checked when first asked for, so a
     malformed one fails the projector that reads it, at its position)."""
 
-    def __init__(self, row: Event, kind: type[DomainEvent] | None):
+    def __init__(self, row: Event, kind: type[DomainEvent]):
         self.position: int = row.position
         self.type: str = row.type
         self.occurred_at = row.occurred_at
@@ -47,8 +47,6 @@ class Recorded:
 
     @cached_property
     def event(self) -> Any:
-        if self._kind is None:
-            raise LookupError(f"no reader of this side knows {self.type} events")
         return self._kind.from_data(self.data)
 
     def __repr__(self) -> str:

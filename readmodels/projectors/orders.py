@@ -114,6 +114,7 @@ class OrderTimelineProjector(Projector):
 
     name = "order_timeline"
     models = (OrderTimelineEntry,)
+    # Every type is written the same way, a batch at a time: the batch is each type's handler.
     handles = dict.fromkeys(TIMELINE_EVENTS, "apply_batch")
 
     def apply_batch(self, events: Sequence[Recorded]) -> None:
