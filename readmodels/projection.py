@@ -256,13 +256,13 @@ def _apply(
             checkpoint.save()
         return True
     except Exception as error:
-        logger.exception(
-            "projector %s failed at event %s (%s)", projector.name, current.position, current.type
-        )
+        # With nothing pending, only the checkpoint's own move failed: no event to name.
+        position = current.position if current is not None else None
+        logger.exception("projector %s failed at event %s", projector.name, position)
         checkpoint.refresh_from_db()
         checkpoint.failures += 1
         checkpoint.last_error = f"{type(error).__name__}: {error}"[:2000]
-        checkpoint.last_error_position = current.position
+        checkpoint.last_error_position = position
         checkpoint.last_error_at = timezone.now()
         checkpoint.save()
         return False

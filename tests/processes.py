@@ -136,6 +136,7 @@ def start_worker(
     name: str = "test-worker",
     concurrency: int = 2,
     queues: tuple[str, ...] = (),
+    pool: str = "prefork",
     shared: bool = False,
 ) -> ManagedProcess:
     """A worker serving ``queues``, or every queue when none is named. Unless it is the shared
@@ -153,6 +154,7 @@ def start_worker(
             "-n",
             f"{name}@%h",
             f"--concurrency={concurrency}",
+            f"--pool={pool}",
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",

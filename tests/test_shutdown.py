@@ -19,6 +19,7 @@ from django.db import connections, transaction
 
 from inventory.models import Product, StockReservation
 from orders.services import order_place
+from readmodels import runner
 
 from .processes import (
     BIN,
@@ -156,6 +157,56 @@ def test_a_busy_worker_finishes_its_running_step_then_stops():
     assert took <= idle_stop_limit() + STEP_SECONDS, (
         f"the worker took {took:.2f} s to stop once its step could end"
     )
+
+
+def test_a_projection_worker_told_to_stop_ends_its_lingering_run_at_once():
+    """While commits keep coming the runner's run lingers, for up to 30 s. Told to stop, its
+    worker (one process, as the Procfile runs it) ends the run at its next look at the log."""
+    from config.celery import app
+
+    app.control.purge()
+    runner.install_waker(runner.send_request)
+    worker = start_worker(child_env(), name="projector", concurrency=1, queues=("readmodels",), pool="solo")
+    committing, errors = threading.Event(), []
+
+    def keep_committing():
+        try:
+            for n in range(600):
+                if not committing.is_set():
+                    return
+                add_product(f"SKU-{n}", stock=1)
+                time.sleep(0.05)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    committer = threading.Thread(target=keep_committing)
+    try:
+        wait_until_ready(worker)
+        committing.set()
+        committer.start()
+        wait_for(
+            # A solo worker runs its task in the main process, which answers no inspect meanwhile.
+            lambda: "Task readmodels.project[" in worker.output() and runner.pulse().running,
+            timeout=30,
+            what="the runner's run to linger",
+            processes=(worker,),
+        )
+        asked = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        worker.process.wait(timeout=40)
+        took = time.monotonic() - asked
+        assert committer.is_alive(), "commits were still coming when the worker stopped"
+    finally:
+        committing.clear()
+        committer.join(30)
+        worker.stop()
+
+    assert errors == []
+    assert worker.process.returncode == 0, worker.output()[-2000:]
+    assert "Task readmodels.project[" in worker.output()
+    assert took <= idle_stop_limit() + STEP_SECONDS, f"the worker took {took:.2f} s to stop"
 
 
 def test_a_worker_whose_supervisor_is_killed_shuts_itself_down():
