@@ -88,15 +88,30 @@ def stock_reserve(
         return ReservationOutcome(reserved=False, shortages=shortages)
 
     reservation = StockReservation.objects.create(order_id=order_id, saga_id=saga_id)
-    for sku, quantity in sorted(wanted.items()):
+    wanted_in_order = sorted(wanted.items())
+    for sku, quantity in wanted_in_order:
         product = products[sku]
         product.reserved += quantity
         product.save(update_fields=["reserved", "updated_at"])
-        StockReservationLine.objects.create(reservation=reservation, product=product, quantity=quantity)
-        StockMovement.objects.create(
-            product=product, kind=StockMovement.Kind.RESERVED, quantity=quantity, saga_id=saga_id, step=step
+    StockReservationLine.objects.bulk_create(
+        StockReservationLine(reservation=reservation, product=products[sku], quantity=quantity)
+        for sku, quantity in wanted_in_order
+    )
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            product=products[sku],
+            kind=StockMovement.Kind.RESERVED,
+            quantity=quantity,
+            saga_id=saga_id,
+            step=step,
         )
-    _append(events.StockReserved(order_id=order_id, lines=_stock_lines(reservation, products)), saga_id)
+        for sku, quantity in wanted_in_order
+    )
+    levels = tuple(
+        events.StockLevel(sku, quantity, products[sku].on_hand, products[sku].reserved)
+        for sku, quantity in wanted_in_order
+    )
+    _append(events.StockReserved(order_id=order_id, lines=levels), saga_id)
     return ReservationOutcome(reserved=True)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config.logcontext import bind_log_context
@@ -24,12 +25,17 @@ from eventlog.services import appends_last, caused_by, event_append
 from . import events, publishing
 from .contracts import dump
 from .definition import Recovery, SagaDefinition, SagaFailure, Step, definition_for
-from .models import Direction, Saga, SagaStep
+from .models import Direction, Saga, SagaStep, StepReceipt
 from .protocol import Outcome, StepCommand, StepReply
 
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 200
+
+# A saga's step rows by (name, direction), read once per transaction after the saga's row lock:
+# the decision looks up the next step's row in it and, when compensating, the steps that
+# succeeded. The engine changes these same objects as it decides, so the mapping stays current.
+StepRows = dict[tuple[str, str], SagaStep]
 
 
 class SagaStateError(Exception):
@@ -81,7 +87,7 @@ def saga_start(
         )
         to_send = to_send[1:]
     if to_send:
-        _begin(saga, definition, to_send[0], Direction.FORWARD)
+        _begin(saga, definition, {}, to_send[0], Direction.FORWARD)
     else:
         _finish(saga, Saga.State.COMPLETED)
     saga.save()
@@ -111,18 +117,29 @@ def reply_record(reply: StepReply) -> None:
 class InFlight:
     saga: Saga
     step: SagaStep
+    rows: StepRows
+    # Whether a receipt keeps this step's final answer: one given on the remote path whose reply
+    # was lost before the context was made co-located. The participant answers from it.
+    receipt_kept: bool
 
 
 def step_in_flight(saga_id: UUID, step: str, direction: str) -> InFlight | None:
-    """The saga, locked until the caller's transaction ends, and its step, if that step is the
-    one in flight; None for a duplicate, a late copy, or an unknown saga."""
+    """The saga, locked until the caller's transaction ends, and its steps, if ``step`` is the
+    one in flight; None for a duplicate, a late copy, or an unknown saga.
+
+    Two statements: the lock, then every step row with its receipt's existence. The rows are read
+    after the lock is held, so a writer that held it before has committed and is seen."""
     saga = Saga.objects.select_for_update().filter(pk=saga_id).first()
     if saga is None or not (saga.is_active and saga.current_step == step and saga.direction == direction):
         return None
-    step_row = SagaStep.objects.filter(saga=saga, name=step, direction=direction).first()
+    receipt = StepReceipt.objects.filter(
+        saga_id=OuterRef("saga_id"), step=OuterRef("name"), direction=OuterRef("direction")
+    )
+    rows = _step_rows(saga, SagaStep.objects.annotate(receipt_kept=Exists(receipt)))
+    step_row = rows.get((step, direction))
     if step_row is None or step_row.status != SagaStep.Status.RUNNING:
         return None
-    return InFlight(saga, step_row)
+    return InFlight(saga, step_row, rows, step_row.receipt_kept)
 
 
 def outcome_record(in_flight: InFlight, reply: StepReply) -> None:
@@ -130,12 +147,12 @@ def outcome_record(in_flight: InFlight, reply: StepReply) -> None:
     retry, or the end. Runs in the caller's transaction with the saga locked (``step_in_flight``):
     the engine's own for a reply, or the participant's, where the outcome commits with the
     change it reports."""
-    saga, step_row, result = in_flight.saga, in_flight.step, reply.result
+    saga, step_row, rows, result = in_flight.saga, in_flight.step, in_flight.rows, reply.result
     definition = definition_for(saga.type)
     step_def = _step_definition(definition, step_row)
     _note_attempt(step_row, reply.attempt, outcome=result.outcome, error=result.error)
     if result.outcome == Outcome.SUCCEEDED:
-        _succeeded(saga, definition, step_row, result.result)
+        _succeeded(saga, definition, rows, step_row, result.result)
     elif (
         result.outcome == Outcome.FAILED
         and step_row.direction == Direction.FORWARD
@@ -143,11 +160,17 @@ def outcome_record(in_flight: InFlight, reply: StepReply) -> None:
     ):
         _close_step(step_row, SagaStep.Status.FAILED, error=f"{result.error_code}: {result.error}")
         _compensate(
-            saga, definition, step_def, code=result.error_code, detail=result.error, include_failed_step=False
+            saga,
+            definition,
+            rows,
+            step_def,
+            code=result.error_code,
+            detail=result.error,
+            include_failed_step=False,
         )
     else:
         reason = f"{result.error_code}: {result.error}" if result.error_code else result.error
-        _retry_or_give_up(saga, definition, step_row, reason=reason)
+        _retry_or_give_up(saga, definition, rows, step_row, reason=reason)
     saga.save()
 
 
@@ -172,7 +195,8 @@ def sweep_overdue(*, now=None, limit: int = SWEEP_BATCH) -> int:
             )
             if saga is None:
                 continue
-            step_row = SagaStep.objects.get(saga=saga, name=saga.current_step, direction=saga.direction)
+            rows = _step_rows(saga)
+            step_row = rows[(saga.current_step, saga.direction)]
             _note_attempt(
                 step_row, step_row.attempts, outcome="TIMED_OUT", error="no reply before the deadline"
             )
@@ -184,7 +208,7 @@ def sweep_overdue(*, now=None, limit: int = SWEEP_BATCH) -> int:
                 step_row.attempts,
             )
             _retry_or_give_up(
-                saga, definition_for(saga.type), step_row, reason="no reply before the deadline"
+                saga, definition_for(saga.type), rows, step_row, reason="no reply before the deadline"
             )
             saga.save()
             swept += 1
@@ -219,12 +243,14 @@ def saga_compensate(*, saga_id: UUID, actor: str) -> Saga:
     if not can_compensate(saga):
         raise SagaStateError(f"only a RUNNING {Recovery.BACKWARD.lower()}-recovery saga can be compensated")
     definition = definition_for(saga.type)
-    step_row = SagaStep.objects.get(saga=saga, name=saga.current_step, direction=saga.direction)
+    rows = _step_rows(saga)
+    step_row = rows[(saga.current_step, saga.direction)]
     detail = f"compensation forced by {actor} during {step_row.name}"
     _close_step(step_row, SagaStep.Status.FAILED, error=detail)
     _compensate(
         saga,
         definition,
+        rows,
         definition.step(step_row.name),
         code="ABORTED",
         detail=detail,
@@ -237,24 +263,33 @@ def saga_compensate(*, saga_id: UUID, actor: str) -> Saga:
 # --- State transitions (called with the saga row locked) ---------------------------------------
 
 
-def _succeeded(saga: Saga, definition: SagaDefinition, step_row: SagaStep, result: dict[str, Any]) -> None:
+def _succeeded(
+    saga: Saga, definition: SagaDefinition, rows: StepRows, step_row: SagaStep, result: dict[str, Any]
+) -> None:
     _close_step(step_row, SagaStep.Status.SUCCEEDED, result=result)
     if step_row.direction == Direction.FORWARD:
         following = definition.steps[definition.index_of(step_row.name) + 1 :]
         if following:
-            _begin(saga, definition, following[0], Direction.FORWARD)
+            _begin(saga, definition, rows, following[0], Direction.FORWARD)
         else:
             _finish(saga, Saga.State.COMPLETED)
         return
     remaining = saga.compensation_plan[saga.compensation_plan.index(step_row.name) + 1 :]
     if remaining:
-        _begin(saga, definition, definition.step_for_compensation(remaining[0]), Direction.COMPENSATION)
+        _begin(saga, definition, rows, definition.step_for_compensation(remaining[0]), Direction.COMPENSATION)
     else:
         _finish(saga, Saga.State.COMPENSATED)
 
 
 def _compensate(
-    saga: Saga, definition: SagaDefinition, failed: Step, *, code: str, detail: str, include_failed_step: bool
+    saga: Saga,
+    definition: SagaDefinition,
+    rows: StepRows,
+    failed: Step,
+    *,
+    code: str,
+    detail: str,
+    include_failed_step: bool,
 ) -> None:
     """Start undoing, newest first, every step that succeeded, and the failed one when it may
     have taken effect unseen (a lost reply); compensations succeed when there is nothing to undo.
@@ -267,11 +302,11 @@ def _compensate(
         public = detail if code in failed.business_failures else f"{failed.name} could not be completed"
         data = definition.load(saga.data)
         saga.data = dump(replace(data, failure=SagaFailure(code, public, failed.name)))
-    done = set(
-        SagaStep.objects.filter(
-            saga=saga, direction=Direction.FORWARD, status=SagaStep.Status.SUCCEEDED
-        ).values_list("name", flat=True)
-    )
+    done = {
+        name
+        for (name, direction), row in rows.items()
+        if direction == Direction.FORWARD and row.status == SagaStep.Status.SUCCEEDED
+    }
     last = definition.index_of(failed.name) + (1 if include_failed_step else 0)
     saga.compensation_plan = [
         step.compensation_name
@@ -284,6 +319,7 @@ def _compensate(
         _begin(
             saga,
             definition,
+            rows,
             definition.step_for_compensation(saga.compensation_plan[0]),
             Direction.COMPENSATION,
         )
@@ -291,7 +327,9 @@ def _compensate(
         _finish(saga, Saga.State.COMPENSATED)
 
 
-def _retry_or_give_up(saga: Saga, definition: SagaDefinition, step_row: SagaStep, *, reason: str) -> None:
+def _retry_or_give_up(
+    saga: Saga, definition: SagaDefinition, rows: StepRows, step_row: SagaStep, *, reason: str
+) -> None:
     step_def = _step_definition(definition, step_row)
     forward = step_row.direction == Direction.FORWARD
     policy = step_def.retry if forward else step_def.compensation_retry
@@ -304,6 +342,7 @@ def _retry_or_give_up(saga: Saga, definition: SagaDefinition, step_row: SagaStep
         _compensate(
             saga,
             definition,
+            rows,
             step_def,
             code="STEP_FAILED",
             detail=f"{step_row.name} {error}",
@@ -314,13 +353,12 @@ def _retry_or_give_up(saga: Saga, definition: SagaDefinition, step_row: SagaStep
         _finish(saga, Saga.State.FAILED)
 
 
-def _begin(saga: Saga, definition: SagaDefinition, step: Step, direction: str) -> None:
+def _begin(saga: Saga, definition: SagaDefinition, rows: StepRows, step: Step, direction: str) -> None:
     name = step.name if direction == Direction.FORWARD else step.compensation_name
-    # A step runs again only after an operator's retry; ``_send`` saves the row, inserting it the
-    # first time (the saga's row lock keeps a second writer out, so no get_or_create savepoint).
-    step_row = SagaStep.objects.filter(saga=saga, name=name, direction=direction).first() or SagaStep(
-        saga=saga, name=name, direction=direction
-    )
+    # ``_send`` saves the row, inserting it the first time (the saga's row lock keeps a second
+    # writer out, so no get_or_create savepoint).
+    step_row = rows.get((name, direction)) or SagaStep(saga=saga, name=name, direction=direction)
+    rows[(name, direction)] = step_row
     saga.current_step, saga.direction = name, direction
     _append(saga, events.SagaStepStarted, step=name, direction=direction)
     _send(saga, definition, step_row, reason="")
@@ -372,6 +410,11 @@ def _finish(saga: Saga, state: str) -> None:
 
 def _locked(saga_id: UUID) -> Saga:
     return Saga.objects.select_for_update().get(pk=saga_id)
+
+
+def _step_rows(saga: Saga, queryset=SagaStep.objects) -> StepRows:
+    """The saga's step rows; read them with its row lock held."""
+    return {(row.name, row.direction): row for row in queryset.filter(saga=saga)}
 
 
 def _step_definition(definition: SagaDefinition, step_row: SagaStep) -> Step:

@@ -99,7 +99,7 @@ def execute_and_record(handler: CarryOut, command: StepCommand) -> None:
                     command.saga_id,
                 )
                 return
-            result = find_receipt(command) or _run_handler(handler, command)
+            result = find_receipt(command) if in_flight.receipt_kept else _run_handler(handler, command)
             engine.outcome_record(in_flight, command.reply(result))
 
     transient = _or_transient(command, run_and_record)
