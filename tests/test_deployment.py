@@ -17,7 +17,8 @@ DOCUMENTED_VARIABLES = {
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_HTTPS",
 }
-APP_SERVICES = ("migrate", "web", "worker", "projector", "beat", "flower")
+FLEET = ("worker-orders", "worker-inventory", "worker-payments", "worker-shipping", "projector")
+APP_SERVICES = ("migrate", "web", *FLEET, "beat", "flower")
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +32,11 @@ def command_of(service: dict) -> str:
 
 
 def test_every_process_of_the_system_is_a_service(compose):
-    assert {"postgres", "redis", "web", "worker", "projector", "beat", "migrate", "flower"} <= set(
-        compose["services"]
-    )
+    assert {"postgres", "redis", "web", *FLEET, "beat", "migrate", "flower"} <= set(compose["services"])
     assert command_of(compose["services"]["flower"]).startswith("celery -A config flower")
     assert command_of(compose["services"]["web"]).startswith("gunicorn config.wsgi")
-    assert command_of(compose["services"]["worker"]).startswith("celery -A config worker")
-    assert command_of(compose["services"]["worker"]).endswith("--exclude-queues=readmodels"), (
-        "the saga worker serves every queue but the projection runner's"
-    )
+    for name in FLEET:
+        assert command_of(compose["services"][name]).startswith("celery -A config worker"), name
     projector = command_of(compose["services"]["projector"])
     assert projector.startswith("celery -A config worker")
     assert "--pool=solo --queues=readmodels" in projector, "one process, the runner's queue only"
@@ -48,7 +45,7 @@ def test_every_process_of_the_system_is_a_service(compose):
 
 
 def test_long_running_services_have_health_checks(compose):
-    for name in ("postgres", "redis", "web", "worker", "projector", "beat", "flower"):
+    for name in ("postgres", "redis", "web", *FLEET, "beat", "flower"):
         assert compose["services"][name]["healthcheck"]["test"], name
     assert "/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
 
@@ -86,7 +83,7 @@ def test_urls_point_at_the_services_of_the_file(compose):
 
 
 def test_app_waits_for_healthy_dependencies_and_migrations(compose):
-    for name in ("web", "worker", "projector", "beat", "flower"):
+    for name in ("web", *FLEET, "beat", "flower"):
         depends = compose["services"][name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -108,9 +105,22 @@ def test_gunicorn_workers_share_metrics_through_a_fresh_directory(compose):
     web = compose["services"]["web"]
 
     assert web["environment"]["PROMETHEUS_MULTIPROC_DIR"] in web["tmpfs"]
-    assert "PROMETHEUS_MULTIPROC_DIR" not in compose["services"]["worker"]["environment"]
+    for name in FLEET:
+        assert "PROMETHEUS_MULTIPROC_DIR" not in compose["services"][name]["environment"], name
 
 
 def test_flower_is_reachable_from_this_machine_only(compose):
     assert compose["services"]["flower"]["ports"] == ["127.0.0.1:5555:5555"]
     assert "/healthcheck" in " ".join(compose["services"]["flower"]["healthcheck"]["test"])
+
+
+def test_each_worker_of_the_fleet_is_pinged_by_the_name_it_runs_under(compose):
+    """A scaled service's replicas each have a container hostname of their own (``%h``)."""
+    for name in FLEET:
+        command = command_of(compose["services"][name])
+        hostname = command.split("--hostname=", 1)[1].split()[0]
+        assert hostname.endswith("@%h"), name
+        destination = hostname.replace("%h", "$$HOSTNAME")
+        assert f"--destination {destination}" in " ".join(compose["services"][name]["healthcheck"]["test"]), (
+            name
+        )
