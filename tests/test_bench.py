@@ -85,3 +85,24 @@ def test_our_rate_is_printed_as_a_ratio_of_a_peer_run_from_the_same_sitting(tmp_
     output.write_text("no metrics here\n")
     with pytest.raises(CommandError, match="no PEER_METRICS line"):
         peer_ratios(str(output), [])
+
+
+def test_the_appends_benchmark_counts_what_its_writers_committed(monkeypatch, tmp_path):
+    from eventlog.models import Event
+    from readmodels import projection, wiring
+
+    for name in ("DJANGO_SETTINGS_MODULE", "TEST_DATABASE_NAMES"):
+        monkeypatch.setenv(name, child_env()[name])
+    report_path = tmp_path / "appends.json"
+
+    call_command("bench_appends", writers="1,3", seconds=1, json_path=str(report_path), stdout=StringIO())
+
+    runs = json.loads(report_path.read_text())["runs"]
+    assert [run["writers"] for run in runs] == [1, 3]
+    appended = Event.objects.filter(type="AppendProbed").count()
+    # Each run's rate is what its writers committed in their second, so the two add up to the log.
+    assert sum(run["appends_per_second"] for run in runs) == pytest.approx(appended, abs=2)
+    assert all(run["appends_per_second"] > 0 for run in runs)
+    assert all(0 <= run["projection_lag_ms"]["p50"] <= run["projection_lag_ms"]["p99"] for run in runs)
+    names = [projector.name for projector in wiring.PROJECTORS]
+    assert projection.projected_through(names) >= Event.objects.order_by("-position").first().position

@@ -8,11 +8,6 @@ other workers on the same broker first.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -25,11 +20,9 @@ from rest_framework.authtoken.models import Token
 
 from eventlog.services import event_log_head
 from ops import invariants
-from ops.bench import calibration, measure, plot, reads, workload
+from ops.bench import calibration, measure, plot, processes, reads, workload
 from readmodels.models import OrderSummary
 from sagas.models import Saga
-
-BIN = Path(sys.executable).parent
 
 
 def integers(raw: str) -> list[int]:
@@ -236,38 +229,46 @@ class Command(BaseCommand):
 
     # --- processes ---------------------------------------------------------------------------
 
-    def _worker(self, processes: int):
+    def _worker(self, count: int):
         pool = self.options["pool"]
         if pool == "prefork":
-            names, per_worker = [f"bench{processes}@%h"], [f"--concurrency={processes}"]
+            names, per_worker = [f"bench{count}@%h"], [f"--concurrency={count}"]
         else:
             threads = self.options["threads"] if pool == "threads" else 1
-            names = [f"bench{processes}-{index}@%h" for index in range(processes)]
+            names = [f"bench{count}-{index}@%h" for index in range(count)]
             per_worker = [f"--pool={pool}", f"--concurrency={threads}"]
-        command = [str(BIN / "celery"), "-A", "config", "worker", "-l", "WARNING", "--without-gossip"]
+        command = [
+            str(processes.BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "-l",
+            "WARNING",
+            "--without-gossip",
+        ]
         commands = [[*command, "--without-mingle", "-n", name, *per_worker] for name in names]
         if self.options["projector"] == "own":
             commands = [[*saga_worker, "-X", "readmodels"] for saga_worker in commands]
-            names.append(f"bench{processes}-projector@%h")
+            names.append(f"bench{count}-projector@%h")
             commands.append(
                 [*command, "--without-mingle", "-n", names[-1], "--pool=solo", "-Q", "readmodels"]
             )
-        return _Processes(
+        return processes.Processes(
             commands,
-            ready=lambda: _celery_ready(names),
+            ready=lambda: processes.celery_ready(names),
             # A JSON line per task received and done is not what is being measured.
             env={"LOG_LEVEL": "WARNING"},
         )
 
     def _web(self, needed: bool):
         if not needed:
-            return _Processes([], ready=lambda: True, url="")
-        port = _free_port()
+            return processes.Processes([], ready=lambda: True, url="")
+        port = processes.free_port()
         url = f"http://127.0.0.1:{port}"
-        return _Processes(
+        return processes.Processes(
             [
                 [
-                    str(BIN / "gunicorn"),
+                    str(processes.BIN / "gunicorn"),
                     "config.wsgi",
                     "--bind",
                     f"127.0.0.1:{port}",
@@ -277,7 +278,7 @@ class Command(BaseCommand):
                     "warning",
                 ]
             ],
-            ready=lambda: _answers(f"{url}/healthz"),
+            ready=lambda: processes.answers(f"{url}/healthz"),
             url=url,
         )
 
@@ -354,30 +355,6 @@ def _show(value) -> str:
     return "-" if value is None else str(value)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def _celery_ready(names: list[str]) -> bool:
-    from config.celery import app
-
-    replies = app.control.ping(timeout=0.5) or []
-    answered = {name.split("@", 1)[0] for reply in replies for name in reply}
-    return {name.split("@", 1)[0] for name in names} <= answered
-
-
 def _worker_pools() -> str:
     """The pool each running worker reports of itself, e.g. ``2 x solo (1)``."""
     from config.celery import app
@@ -388,36 +365,3 @@ def _worker_pools() -> str:
         for worker in stats.values()
     )
     return ", ".join(f"{count} x {pool}" for pool, count in sorted(pools.items()))
-
-
-class _Processes:
-    """Start processes for the length of a ``with`` block, wait until ready, stop them after."""
-
-    def __init__(self, commands: list[list[str]], *, ready, url: str = "", env: dict | None = None):
-        self.commands, self.ready, self.url, self.processes = commands, ready, url, []
-        self.env = {**os.environ, **(env or {})}
-
-    def __enter__(self):
-        for command in self.commands:
-            self.processes.append(subprocess.Popen(command, env=self.env, start_new_session=True))
-        deadline = time.monotonic() + 60
-        while not self.ready():
-            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
-                self.__exit__()
-                raise CommandError(f"could not start {self.commands}")
-            time.sleep(0.2)
-        return self
-
-    @property
-    def pids(self) -> list[int]:
-        return [process.pid for process in self.processes]
-
-    def __exit__(self, *exc):
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-        self.processes = []
