@@ -291,8 +291,15 @@ CELERY_TASK_DEFAULT_QUEUE = "ops"
 CELERY_TASK_ROUTES = {f"{name}.*": {"queue": name} for name in TASK_QUEUES}
 
 HEARTBEAT_INTERVAL_SECONDS = float(os.environ.get("HEARTBEAT_INTERVAL_SECONDS", 15))
+# One heartbeat per queue: a worker fleet per context (docker-compose.yml) has no queue that
+# every worker consumes, and each context's workers must show as alive in /healthz.
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "ops.heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS},
+    f"worker-heartbeat-{queue}": {
+        "task": "ops.heartbeat",
+        "schedule": HEARTBEAT_INTERVAL_SECONDS,
+        "options": {"queue": queue},
+    }
+    for queue in TASK_QUEUES
 }
 
 # --- Domain settings -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from config.celery import app as celery_app
@@ -84,5 +85,14 @@ def test_every_step_names_a_participant_that_carries_out_its_command():
                 )
 
 
-def test_beat_schedules_the_heartbeat():
-    assert celery_app.conf.beat_schedule["worker-heartbeat"]["task"] == "ops.heartbeat"
+def test_beat_sends_a_heartbeat_to_every_queue():
+    """So that every worker of a fleet per context, whatever queues it consumes, shows as alive."""
+    heartbeats = [
+        entry["options"]["queue"]
+        for entry in celery_app.conf.beat_schedule.values()
+        if entry["task"] == "ops.heartbeat"
+    ]
+    assert sorted(heartbeats) == sorted(settings.TASK_QUEUES)
+    for queue in heartbeats:
+        route = celery_app.amqp.router.route({"queue": queue}, "ops.heartbeat")
+        assert route["queue"].name == queue, "the entry's queue wins over the ops.* route"

@@ -11,6 +11,7 @@ from django.test import Client
 
 from inventory.models import Product
 from inventory.services import product_create
+from ops.models import WorkerHeartbeat
 from orders.models import Order
 from payments.factories import StaffUserFactory
 from payments.models import Charge, Customer
@@ -157,6 +158,7 @@ def test_sagas_wait_while_a_context_has_no_worker_and_finish_when_one_returns(
     env = child_env(
         SAGA_STEP_DEADLINE_SECONDS=str(OUTAGE_DEADLINE_SECONDS),
         SAGA_STEP_MAX_ATTEMPTS=str(OUTAGE_MAX_ATTEMPTS),
+        HEARTBEAT_INTERVAL_SECONDS="1",
     )
     fleet = start_fleet(env, without=("worker-payments",))
     beat = start_beat(env, tmp_path)
@@ -194,6 +196,19 @@ def test_sagas_wait_while_a_context_has_no_worker_and_finish_when_one_returns(
         processes.append(payments)
         wait_until_settled(processes=tuple(processes), timeout=60)
         assert_invariants()
+        # Beat sends a heartbeat to every queue, so each context's worker reports itself.
+        wait_for(
+            lambda: (
+                {spec["name"] for spec in FLEET.values()}
+                <= {
+                    hostname.split("@", 1)[0]
+                    for hostname in WorkerHeartbeat.objects.values_list("hostname", flat=True)
+                }
+            ),
+            timeout=30,
+            what="a heartbeat from every worker of the fleet",
+            processes=tuple(processes),
+        )
     finally:
         stop_together(processes)
 
