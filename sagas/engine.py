@@ -75,19 +75,20 @@ def saga_start(
     )
     bind_log_context(saga_id=saga.pk, order_id=getattr(data, "order_id", None))
     _append(saga, events.SagaStarted)
-    to_send = definition.steps
+    to_send, rows = definition.steps, {}
     if to_send[0].command is None:
         accepted_at = timezone.now()
-        SagaStep.objects.create(
+        done_by_caller = SagaStep.objects.create(
             saga=saga,
             name=to_send[0].name,
             status=SagaStep.Status.SUCCEEDED,
             started_at=accepted_at,
             finished_at=accepted_at,
         )
+        rows[(done_by_caller.name, done_by_caller.direction)] = done_by_caller
         to_send = to_send[1:]
     if to_send:
-        _begin(saga, definition, {}, to_send[0], Direction.FORWARD)
+        _begin(saga, definition, rows, to_send[0], Direction.FORWARD)
     else:
         _finish(saga, Saga.State.COMPLETED)
     saga.save()
