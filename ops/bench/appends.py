@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import ClassVar
 
-from celery import current_app
+import django
 from django.db import connection, connections, transaction
 
 from eventlog.contracts import DomainEvent
 from eventlog.services import appends_last, event_append
 
 SCRATCH_TABLE = "bench_append_rows"
-# The longest a writer may take to start and report before the run is called failed.
+# The longest a writer may take to report after its run before the run is called failed.
 REPORT_TIMEOUT = 60
+WARM_UP_SECONDS = 0.05
+# From the last writer's warm-up to the start of the run: every writer is waiting by then.
+START_DELAY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,11 @@ class AppendProbed(DomainEvent):
 
 
 class Writers:
-    """``count`` writer processes, forked and waiting; ``run`` lets them go together for
+    """``count`` writer processes, started and warmed up; ``run`` lets them write together for
     ``seconds`` and returns committed event-appending transactions per second.
 
-    Forked before the caller starts threads of its own (a sampler): a thread's lock held at the
-    fork would stay held in the child for ever.
+    Spawned, not forked: a fork would share the caller's open connections to the database and
+    the broker with every writer.
     """
 
     def __init__(self, count: int, seconds: float):
@@ -53,37 +57,30 @@ class Writers:
             cursor.execute(f"DELETE FROM {SCRATCH_TABLE}")
             for writer in range(count):
                 cursor.execute(f"INSERT INTO {SCRATCH_TABLE} (writer, n) VALUES (%s, 0)", [writer])
-        # Forked writers must open connections of their own, to the database and to the broker
-        # (a commit wakes the projection runner through it).
-        connections.close_all()
-        current_app.pool.force_close_all()
-        context = multiprocessing.get_context("fork")
-        self.start_together = context.Barrier(count + 1)
-        self.counts = context.Queue()
-        self.processes = [
-            context.Process(target=_write, args=(writer, seconds, self.start_together, self.counts))
-            for writer in range(count)
-        ]
-        for process in self.processes:
-            process.start()
+        self.pool = ProcessPoolExecutor(
+            max_workers=count, mp_context=multiprocessing.get_context("spawn"), initializer=django.setup
+        )
+        # Long enough that every process takes one, so all have started and imported Django.
+        list(self.pool.map(time.sleep, [WARM_UP_SECONDS] * count * 2))
 
     def run(self) -> float:
+        """Each writer is a busy process of the pool, so each takes exactly one of the jobs."""
+        start_at = time.time() + START_DELAY_SECONDS
         try:
-            self.start_together.wait(timeout=REPORT_TIMEOUT)
-            total = sum(self.counts.get(timeout=self.seconds + REPORT_TIMEOUT) for _ in self.processes)
+            jobs = [self.pool.submit(_write, writer, start_at, self.seconds) for writer in range(self.count)]
+            total = sum(
+                job.result(timeout=START_DELAY_SECONDS + self.seconds + REPORT_TIMEOUT) for job in jobs
+            )
         finally:
-            for process in self.processes:
-                process.join(timeout=REPORT_TIMEOUT)
-                if process.is_alive():
-                    process.kill()
+            self.pool.shutdown()
         return total / self.seconds
 
 
-def _write(writer: int, seconds: float, start_together, counts) -> None:
-    connections.close_all()
+def _write(writer: int, start_at: float, seconds: float) -> int:
+    """Append as fast as one connection can from ``start_at`` for ``seconds``; how many committed."""
     committed = 0
     try:
-        start_together.wait(timeout=REPORT_TIMEOUT)
+        time.sleep(max(start_at - time.time(), 0))
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             with transaction.atomic(), appends_last():
@@ -92,5 +89,5 @@ def _write(writer: int, seconds: float, start_together, counts) -> None:
                 event_append(AppendProbed(writer=writer, n=committed), aggregate_id=f"writer-{writer}")
             committed += 1
     finally:
-        counts.put(committed)
         connections.close_all()
+    return committed
