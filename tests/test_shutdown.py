@@ -14,7 +14,6 @@ import urllib.request
 
 import psutil
 import pytest
-from django.conf import settings
 from django.db import connections, transaction
 
 from inventory.models import Product, StockReservation
@@ -35,10 +34,12 @@ from .readside import ADDRESS, add_product, register
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True, databases=["default", "read"])]
 
-IDLE_WORKER_STOP_SECONDS = 2
-# The embedded broker has no event loop, so the worker runs billiard's thread-based pool, whose
-# threads poll every 0.8-1 s and are joined one after the other at shutdown: 1.9-2.2 s measured.
-EMBEDDED_BROKER_IDLE_WORKER_STOP_SECONDS = 3
+# Below about 1.5 s no prefork worker stops: a pool process sleeps 1 s after reporting its exit
+# (billiard's Worker._do_exit), and the main process then joins Celery's shutdown timer thread,
+# which ticks every 0.5 s. On top of that floor, 1.8 s was measured idle on Redis and 2.1 s while
+# the rest of the suite ran; the embedded broker's thread-based pool, whose threads poll every
+# 0.8-1 s and are joined one after the other, took 1.9-2.2 s idle.
+IDLE_WORKER_STOP_SECONDS = 3
 PROCFILE_STOP_SECONDS = 5
 # What a step takes once nothing holds it up (a few milliseconds), with room for a busy machine.
 STEP_SECONDS = 0.5
@@ -77,15 +78,10 @@ def running(worker: ManagedProcess, task: str) -> bool:
     return any(request["name"] == task for requests in active.values() for request in requests)
 
 
-def idle_stop_limit() -> float:
-    embedded = settings.CELERY_BROKER_URL.startswith("filesystem")
-    return EMBEDDED_BROKER_IDLE_WORKER_STOP_SECONDS if embedded else IDLE_WORKER_STOP_SECONDS
-
-
 # `kill` and docker signal the main process; honcho, a terminal's Ctrl-C and this suite signal the
 # whole group, pool processes included, which once left the worker waiting on a lock for ever.
 @pytest.mark.parametrize("signalled", ["main process", "process group"])
-def test_an_idle_worker_finishes_its_warm_shutdown_within_two_seconds_of_sigterm(signalled):
+def test_an_idle_worker_finishes_its_warm_shutdown_within_three_seconds_of_sigterm(signalled):
     worker = start_worker(child_env(), name="stopping-worker", concurrency=4)
     try:
         wait_until_ready(worker)
@@ -102,7 +98,7 @@ def test_an_idle_worker_finishes_its_warm_shutdown_within_two_seconds_of_sigterm
     assert worker.process.returncode == 0, worker.output()[-2000:]
     assert "Warm shutdown" in worker.output()
     assert group_is_empty(worker.process.pid), "the worker's pool processes outlived it"
-    assert took <= idle_stop_limit(), f"the worker took {took:.2f} s to stop"
+    assert took <= IDLE_WORKER_STOP_SECONDS, f"the worker took {took:.2f} s to stop"
 
 
 def test_a_busy_worker_finishes_its_running_step_then_stops():
@@ -154,7 +150,7 @@ def test_a_busy_worker_finishes_its_running_step_then_stops():
 
     assert worker.process.returncode == 0, worker.output()[-2000:]
     assert StockReservation.objects.filter(order_id=order.pk).exists(), "the running step finished"
-    assert took <= idle_stop_limit() + STEP_SECONDS, (
+    assert took <= IDLE_WORKER_STOP_SECONDS + STEP_SECONDS, (
         f"the worker took {took:.2f} s to stop once its step could end"
     )
 
@@ -206,7 +202,7 @@ def test_a_projection_worker_told_to_stop_ends_its_lingering_run_at_once():
     assert errors == []
     assert worker.process.returncode == 0, worker.output()[-2000:]
     assert "Task readmodels.project[" in worker.output()
-    assert took <= idle_stop_limit() + STEP_SECONDS, f"the worker took {took:.2f} s to stop"
+    assert took <= IDLE_WORKER_STOP_SECONDS + STEP_SECONDS, f"the worker took {took:.2f} s to stop"
 
 
 def test_a_worker_whose_supervisor_is_killed_shuts_itself_down():
