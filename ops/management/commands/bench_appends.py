@@ -13,12 +13,15 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from eventlog.services import event_log_head
 from ops.bench import appends, measure, processes
 from readmodels import projection, wiring
 
 PROJECTOR = "bench-appends-projector@%h"
+# Each writer commits on the write database and, to wake the runner, reads its pulse on the read one.
+CONNECTIONS_PER_WRITER = 2
 
 
 def integers(raw: str) -> list[int]:
@@ -78,6 +81,7 @@ class Command(BaseCommand):
             Path(options["json_path"]).write_text(json.dumps(report, indent=2, default=str))
 
     def _run(self, count: int, seconds: float, timeout: float) -> dict:
+        _check_connections(count)
         self.stdout.write(f"load: {count} writer(s) for {seconds:g} s...")
         since = event_log_head()
         writers = appends.Writers(count, seconds)
@@ -97,6 +101,24 @@ class Command(BaseCommand):
             if time.monotonic() > deadline:
                 raise CommandError(f"projection did not reach the head of the log within {timeout:g} s")
             time.sleep(0.05)
+
+
+def _check_connections(writers: int) -> None:
+    """Fail before starting rather than at the first writer PostgreSQL turns away."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int - count(*) FROM pg_stat_activity"
+        )
+        (free,) = cursor.fetchone()
+    needed = writers * CONNECTIONS_PER_WRITER
+    if needed > free:
+        raise CommandError(
+            f"{writers} writers need {needed} connections and the server has {free} free: "
+            "raise PostgreSQL's max_connections or run fewer writers"
+        )
 
 
 def _show(value) -> str:
