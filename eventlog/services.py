@@ -1,12 +1,14 @@
 """Appending to the event log: the transactional outbox of every write-side context."""
 
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from .contracts import DomainEvent
@@ -22,8 +24,8 @@ _causation_id: ContextVar[str] = ContextVar("causation_id", default="")
 # Inside ``appends_last``: the appends waiting for the end of the block.
 _held_back: ContextVar[list[dict[str, Any]] | None] = ContextVar("held_back_appends", default=None)
 
-# Any constant works; it only has to be the same for every writer of the log.
-APPEND_LOCK_KEY = 7_274_115_205
+# How often a reader waiting for its positions to settle looks again (``SettledLog.head``).
+SETTLE_POLL_SECONDS = (0.001, 0.02)
 
 
 class OutsideTransactionError(RuntimeError):
@@ -41,11 +43,9 @@ def event_append(
     learn of it once that commits. ``correlation_id`` names what the change was part of (the
     order whose saga changed a reservation); the cause is whatever ``caused_by`` names.
 
-    Appends are serialised until commit (see ``_serialise_appends``), so positions become
-    visible in order and a reader that has seen position N has seen everything below it. Append
-    last in a transaction, or inside ``appends_last``: every statement after the first append
-    makes all other writers wait, and a row lock taken after it could deadlock with one of them.
-    Inside ``appends_last`` the event is written when the block ends, and None is returned.
+    Writers append concurrently, so positions commit out of order: readers take only what
+    ``SettledLog`` says can no longer change. Inside ``appends_last`` the event is written when
+    the block ends, and None is returned.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
@@ -84,10 +84,10 @@ def appends_last() -> Iterator[None]:
     """Hold back the block's appends and write them, in order, as its last statements.
 
     For a transaction that appends early and writes rows after (an order and then its saga, a
-    step's outcome and then the next step): the log's lock is then held only from the block's
-    end to commit, and the block's events cost one lock, one ``INSERT`` and one announcement
-    after commit, however many there are. Nested blocks leave the writing to the outermost; an
-    exception writes nothing.
+    step's outcome and then the next step): the block's events cost one ``INSERT`` and one
+    announcement after commit, however many there are, and their positions are taken as late
+    as they can be, which keeps the window in which readers wait for them short. Nested blocks
+    leave the writing to the outermost; an exception writes nothing.
     """
     if _held_back.get() is not None:
         yield
@@ -103,9 +103,9 @@ def appends_last() -> Iterator[None]:
 
 
 def _write(connection, appends: list[dict[str, Any]]) -> list[Event]:
-    _serialise_appends(connection)
-    # Stamped holding the lock, not when the service asked to append (an ``appends_last`` block
-    # asks early and writes late): times then grow with positions, whichever writer came first.
+    _take_transaction_id(connection)
+    # Stamped when written, not when the service asked to append (an ``appends_last`` block asks
+    # early and writes late): the time is then within milliseconds of the commit.
     occurred_at = timezone.now()
     events = Event.objects.bulk_create([Event(**fields, occurred_at=occurred_at) for fields in appends])
     position = events[-1].position
@@ -114,21 +114,107 @@ def _write(connection, appends: list[dict[str, Any]]) -> list[Event]:
     return events
 
 
-def _serialise_appends(connection) -> None:
-    """Hold one lock from the first append until commit, on PostgreSQL.
+def _take_transaction_id(connection) -> None:
+    """Have PostgreSQL give the transaction its id before it takes a position.
 
-    A sequence hands out positions at insert, but transactions commit in any order: without
-    this, a reader could see position 12 committed while 11 is still in flight, move its
-    checkpoint past 11 and skip it for ever. SQLite needs nothing: its writers already queue for
-    one database lock (IMMEDIATE transactions). The lock is re-entrant, so later appends in the
-    same transaction pass straight through.
+    ``SettledLog`` relies on it: a position handed out before the reader looked belongs to a
+    transaction that already had an id then. A transaction that has changed a row has one
+    already; one whose first write is this ``INSERT`` would get it after its positions. SQLite
+    needs nothing: its writers queue for one database lock, so positions commit in order.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+            cursor.execute("SELECT pg_current_xact_id()")
 
 
 def event_log_head() -> int:
     """Position of the newest committed event, 0 when the log is empty."""
     last = Event.objects.order_by("-position").values_list("position", flat=True).first()
     return last or 0
+
+
+class SettledLog:
+    """The positions of the log that can no longer change: each has committed, or never will.
+
+    Writers commit in any order, so position 12 may be visible while 11 is still in flight; a
+    reader that moved past 11 would skip it for ever. A reader therefore takes only positions up
+    to a settled head. Each look reads the last position the sequence handed out, then the
+    transactions running on the log's database: every position up to that value belongs to a
+    transaction that already had its id (``_take_transaction_id``), so it is one of them or has
+    ended. Once all of them have ended, every one of those positions is visible or abandoned
+    (rolled back, or skipped by the sequence after a crash). Unlike a lock, this never makes
+    writers wait for each other; a transaction on the log's database that stays open long holds
+    readers back instead.
+
+    Keep one per reader: looks that have not settled yet are remembered and settle at a later
+    look, so a reader that looks often never waits. Transactions the reading thread itself has
+    open on the same server (a test that writes and projects in one) do not count: they cannot
+    end while it waits, and it sees its own rows. Prepared (two-phase) transactions are not
+    seen; nothing here prepares one.
+    """
+
+    def __init__(self):
+        self._pending: deque[tuple[int, frozenset[int]]] = deque()
+        self._settled = 0
+
+    def head(self, *, wait: float = 0.0) -> int:
+        """The highest settled position; with ``wait``, up to that many seconds for the
+        positions handed out by now to settle."""
+        connection = connections[Event.objects.db]
+        if connection.vendor != "postgresql":
+            return event_log_head()
+        handed_out = self._handed_out(connection)
+        self._settle(connection, handed_out)
+        deadline, pause = time.monotonic() + wait, SETTLE_POLL_SECONDS[0]
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, SETTLE_POLL_SECONDS[1])
+            self._settle(connection, None)
+        return self._settled
+
+    def _handed_out(self, connection) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'position'))",
+                [Event._meta.db_table],
+            )
+            return cursor.fetchone()[0] or 0
+
+    def _settle(self, connection, handed_out: int | None) -> None:
+        """Remember ``handed_out`` with the transactions running now, and settle every look
+        whose transactions have all ended."""
+        with connection.cursor() as cursor:
+            if connection.in_atomic_block:
+                # The activity view is read once per transaction; a look needs it as it is now.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+            # Every transaction's id, including those handed out after the newest one to end,
+            # which a snapshot's list of running transactions leaves out.
+            cursor.execute(
+                "SELECT backend_xid::text::bigint FROM pg_stat_activity"
+                " WHERE datname = current_database() AND backend_xid IS NOT NULL"
+                " AND pid <> ALL(%s)",
+                [_own_sessions(connection)],
+            )
+            running = frozenset(row[0] for row in cursor.fetchall())
+        newest = self._pending[-1][0] if self._pending else self._settled
+        if handed_out is not None and handed_out > newest:
+            self._pending.append((handed_out, running))
+        for position, waited_for in self._pending:
+            if not waited_for & running:
+                self._settled = max(self._settled, position)
+        while self._pending and self._pending[0][0] <= self._settled:
+            self._pending.popleft()
+
+
+def _own_sessions(log_connection) -> list[int]:
+    """The server processes of this thread's connections to the log's server that may have a
+    transaction open: the log's own connection, and any inside an atomic block."""
+    server = (log_connection.settings_dict["HOST"], log_connection.settings_dict["PORT"])
+    return [
+        connection.connection.info.backend_pid
+        for connection in connections.all(initialized_only=True)
+        if connection.vendor == "postgresql"
+        and connection.connection is not None
+        and (connection is log_connection or connection.in_atomic_block)
+        and (connection.settings_dict["HOST"], connection.settings_dict["PORT"]) == server
+    ]

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from eventlog.contracts import DomainEvent
 from eventlog.models import Event
-from eventlog.services import event_log_head
+from eventlog.services import SettledLog, event_log_head
 
 from .models import ProjectorCheckpoint
 from .projectors.base import READ_ALIAS, Projector
@@ -27,6 +27,9 @@ from .recorded import Recorded
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# How long a run that is not told how far to read waits for what has been committed to settle
+# (``SettledLog``): the transactions in flight when it looks, usually a few milliseconds.
+SETTLE_SECONDS = 1.0
 
 
 @dataclass
@@ -55,7 +58,7 @@ def run_pending(
     through: int | None = None,
 ) -> RunReport:
     """Apply everything committed that the projectors have not applied yet, or with ``through``
-    at least everything up to that position (a runner that watches the head itself comes back
+    everything up to that settled position (a runner that watches the head itself comes back
     for what was committed since, in one batch rather than one per commit).
 
     ``known`` is every event type the read side reads, by name: only those are read from the
@@ -67,12 +70,19 @@ def run_pending(
     """
     report = RunReport()
     active = list(projectors)
+    settled = None if through is not None else SettledLog()
+    upto = through if settled is None else settled.head(wait=SETTLE_SECONDS)
     while active:
-        applied, failed, more = _run_batch(active, known, rescue, through)
+        applied, failed, more = _run_batch(active, known, rescue, upto)
         report.applied += applied
         if failed:
             report.failed += tuple(failed)
             active = [projector for projector in active if projector.name not in failed]
+        if not more and settled is not None:
+            # Events committed while this batch ran may have been left to us by a process that
+            # found the checkpoints locked: look again until nothing newer has settled.
+            newer = settled.head(wait=SETTLE_SECONDS)
+            more, upto = newer > upto, newer
         if not more:
             break
     return report
@@ -81,7 +91,8 @@ def run_pending(
 @dataclass
 class _Batch:
     """What one batch read: the checkpoints it holds, the events it applies, the position every
-    checkpoint moves to, and the events of types nobody here reads (skipped, counted)."""
+    checkpoint moves to, the events of types nobody here reads (skipped, counted), and whether
+    it stopped short of the position it was asked to read to."""
 
     checkpoints: dict[str, ProjectorCheckpoint]
     events: list[Recorded]
@@ -101,21 +112,21 @@ class _Batch:
 
 
 def _run_batch(
-    projectors: Sequence[Projector], known, rescue: bool, through: int | None
+    projectors: Sequence[Projector], known, rescue: bool, upto: int
 ) -> tuple[int, list[str], bool]:
     try:
-        return _run_batch_together(projectors, known, rescue, through)
+        return _run_batch_together(projectors, known, rescue, upto)
     except Exception:
         # Some projector failed and took the whole batch back with it: go again with each one
         # in a savepoint of its own, so the failing one is recorded and the others move on.
-        return _run_batch_isolated(projectors, known, rescue, through)
+        return _run_batch_isolated(projectors, known, rescue, upto)
 
 
-def _run_batch_together(projectors, known, rescue, through) -> tuple[int, list[str], bool]:
+def _run_batch_together(projectors, known, rescue, upto: int) -> tuple[int, list[str], bool]:
     """The usual case: every projector applies its events and every checkpoint moves, in one
     transaction without savepoints, the checkpoints in one UPDATE."""
     with transaction.atomic(using=READ_ALIAS):
-        batch = _lock_and_read(projectors, known)
+        batch = _lock_and_read(projectors, known, upto)
         if batch is None:
             return 0, [], False
         applied, moved, counters = 0, [], {}
@@ -140,7 +151,7 @@ def _run_batch_together(projectors, known, rescue, through) -> tuple[int, list[s
             if changes:
                 ProjectorCheckpoint.objects.filter(projector=name).update(**changes)
     _warn_unknown(batch)
-    return applied, [], _more_to_read(batch, through)
+    return applied, [], batch.full
 
 
 def _counters(unknown: int, applied: int, rescue: bool) -> dict:
@@ -152,9 +163,9 @@ def _counters(unknown: int, applied: int, rescue: bool) -> dict:
     return changes
 
 
-def _run_batch_isolated(projectors, known, rescue, through) -> tuple[int, list[str], bool]:
+def _run_batch_isolated(projectors, known, rescue, upto: int) -> tuple[int, list[str], bool]:
     with transaction.atomic(using=READ_ALIAS):
-        batch = _lock_and_read(projectors, known)
+        batch = _lock_and_read(projectors, known, upto)
         if batch is None:
             return 0, [], False
         applied, failed = 0, []
@@ -168,10 +179,10 @@ def _run_batch_isolated(projectors, known, rescue, through) -> tuple[int, list[s
             else:
                 failed.append(projector.name)
     _warn_unknown(batch)
-    return applied, failed, _more_to_read(batch, through)
+    return applied, failed, batch.full
 
 
-def _lock_and_read(projectors, known: Mapping[str, type[DomainEvent]]) -> _Batch | None:
+def _lock_and_read(projectors, known: Mapping[str, type[DomainEvent]], upto: int) -> _Batch | None:
     checkpoints = _lock_checkpoints(projectors)
     # Fewer than asked for: another process holds some (it will apply what we would have), or
     # they do not exist yet (a new database).
@@ -180,19 +191,18 @@ def _lock_and_read(projectors, known: Mapping[str, type[DomainEvent]]) -> _Batch
     if not checkpoints:
         return None
     since = min(checkpoint.position for checkpoint in checkpoints.values())
-    events, upto, unknown, full = read_log(since, known)
+    events, upto, unknown, full = read_log(since, upto, known)
     return _Batch(checkpoints, events, upto, unknown, full)
 
 
-def read_log(since: int, known: Mapping[str, type[DomainEvent]], *, limit: int = BATCH_SIZE):
-    """The events of ``known`` types past ``since``, at most ``limit`` of them; the position a
-    reader has then seen the log through; the position and type of the events of other types up
-    to it; and whether the limit was reached.
+def read_log(since: int, upto: int, known: Mapping[str, type[DomainEvent]], *, limit: int = BATCH_SIZE):
+    """The events of ``known`` types past ``since`` and up to ``upto``, at most ``limit`` of
+    them; the position a reader has then seen the log through; the position and type of the
+    events of other types up to it; and whether the limit was reached.
 
-    The head is read first: appends are serialised until commit, so every event up to it has
-    committed, and a reader that moves to it skips nothing of the types it did not read.
+    ``upto`` must be settled (``SettledLog``): every event up to it has committed or never will,
+    so a reader that moves to it skips nothing, of the types it read or of the others.
     """
-    upto = event_log_head()
     rows = list(
         Event.objects.filter(position__gt=since, position__lte=upto, type__in=list(known)).order_by(
             "position"
@@ -222,14 +232,6 @@ def _lock_checkpoints(projectors) -> dict[str, ProjectorCheckpoint]:
             projector__in=[projector.name for projector in projectors]
         )
     }
-
-
-def _more_to_read(batch: _Batch, through: int | None) -> bool:
-    # Events committed while this batch ran may have been left to us by a process that found
-    # the checkpoints locked: look again until the log has nothing newer than what we read.
-    if batch.full:
-        return True
-    return batch.upto < (event_log_head() if through is None else through)
 
 
 def _warn_unknown(batch: _Batch) -> None:
@@ -276,16 +278,18 @@ def rebuild(projector: Projector, known: Mapping[str, type[DomainEvent]], *, pro
     where the rebuild ended.
     """
     ensure_checkpoints([projector])
+    # Before the transaction: on a server shared with the log, its own id would count as one
+    # the log's positions wait for.
+    head = SettledLog().head(wait=SETTLE_SECONDS)
     with transaction.atomic(using=READ_ALIAS):
         checkpoint = ProjectorCheckpoint.objects.select_for_update().get(projector=projector.name)
         projector.reset()
         checkpoint.position = 0
         checkpoint.unknown_events = 0
-        head = event_log_head()
         consumed = projector.consumes()
         replayed = 0
         while True:
-            events, upto, unknown, full = read_log(checkpoint.position, consumed)
+            events, upto, unknown, full = read_log(checkpoint.position, head, consumed)
             checkpoint.unknown_events += sum(1 for _, event_type in unknown if event_type not in known)
             if events:
                 projector.apply_batch(events)

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from eventlog.services import event_log_head
+from eventlog.services import SettledLog
 
 from . import projection
 from .models import ProjectionRunner
@@ -100,16 +100,17 @@ def run(
     """
     report = projection.RunReport()
     ends_at = time.monotonic() + at_most
+    settled = SettledLog()
     last_head = None
     while True:
         active = [projector for projector in projectors if projector.name not in report.failed]
         applied_before = report.applied
         _mark(running=True)
         try:
-            _drain(active, known, report, linger=linger, look_every=look_every, until=ends_at)
+            _drain(active, known, report, settled, linger=linger, look_every=look_every, until=ends_at)
         finally:
             _mark(running=False, applied=report.applied - applied_before)
-        head = event_log_head()
+        head = settled.head(wait=projection.SETTLE_SECONDS)
         caught_up = projection.projected_through([projector.name for projector in active]) >= head
         if caught_up or (report.applied == applied_before and head == last_head):
             return report
@@ -119,14 +120,16 @@ def run(
         last_head = head
 
 
-def _drain(projectors, known, report, *, linger: float, look_every: float, until: float) -> None:
-    """Apply batches until the head is reached, then, for up to ``linger`` seconds of quiet,
-    look at the head every ``look_every`` seconds and apply what new commits appended. A look
-    is one read-only query; only a look that finds new events costs a transaction."""
+def _drain(
+    projectors, known, report, settled: SettledLog, *, linger: float, look_every: float, until: float
+) -> None:
+    """Apply batches until the settled head is reached, then, for up to ``linger`` seconds of
+    quiet, look at it every ``look_every`` seconds and apply what new commits appended. A look is
+    two read-only queries; only a look that finds new events costs a transaction."""
     seen_head = None
     quiet_since = beat = time.monotonic()
     while True:
-        head = event_log_head()
+        head = settled.head(wait=0 if seen_head is not None else projection.SETTLE_SECONDS)
         if head != seen_head:
             active = [projector for projector in projectors if projector.name not in report.failed]
             part = projection.run_pending(active, known, through=head)

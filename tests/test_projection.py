@@ -20,6 +20,9 @@ from django.utils import timezone
 
 from eventlog.models import Event
 from eventlog.services import event_append, event_log_head
+from inventory.contracts import StockLine
+from inventory.models import Product
+from inventory.services import stock_reserve
 from orders.services import order_place
 from readmodels import projection, runner, wiring
 from readmodels.models import (
@@ -331,15 +334,17 @@ def test_a_runner_killed_inside_a_batch_hands_it_to_another_that_applies_it_once
 
 @pytest.mark.postgres
 def test_concurrent_writers_and_a_concurrent_projector_apply_every_event_exactly_once():
-    """Eight writers hold their transactions open for a while after appending, so positions
-    are handed out in one order and committed in another; a projector runs all along."""
-    writers, transactions_each = 8, 25
+    """Thirty-two writers, half of them holding their transactions open for a while after
+    appending and half committing at once, so positions are handed out in one order and
+    committed in another; a projector runs all along."""
+    writers, transactions_each = 32, 10
     done = threading.Event()
     errors = []
 
     orders = [uuid.uuid4() for _ in range(writers)]
 
     def write(writer: int) -> None:
+        held_open = (0.01, 0.03) if writer % 2 else (0, 0.002)
         try:
             for n in range(transactions_each):
                 with transaction.atomic():
@@ -350,7 +355,7 @@ def test_concurrent_writers_and_a_concurrent_projector_apply_every_event_exactly
                             aggregate_id=orders[writer],
                             correlation_id=orders[writer],
                         )
-                    time.sleep(random.uniform(0, 0.01))
+                    time.sleep(random.uniform(*held_open))
         except Exception as error:
             errors.append(error)
         finally:
@@ -384,6 +389,51 @@ def test_concurrent_writers_and_a_concurrent_projector_apply_every_event_exactly
     assert sorted(projected) == sorted(events), "every event projected once, none skipped"
     assert all(projected[position].data == events[position].data for position in events)
     assert checkpoints()["order_timeline"].position == event_log_head()
+
+
+@pytest.mark.postgres
+def test_a_product_reserved_twice_at_once_shows_the_stock_of_the_last_commit():
+    """Two reservations of one product, the first to begin committing last: the second waits
+    for nothing the first holds until it reserves. A reader that orders events by when their
+    transactions began, rather than by when they changed the row, would leave the product at
+    the first commit's level."""
+    add_product("KB", stock=10)
+    began, first_committed = threading.Event(), threading.Event()
+    errors = []
+
+    def reserve(order_id: uuid.UUID, quantity: int) -> None:
+        stock_reserve(
+            saga_id=uuid.uuid4(), step="reserve_stock", order_id=order_id, lines=[StockLine("KB", quantity)]
+        )
+
+    def began_first_committed_last() -> None:
+        try:
+            with transaction.atomic():
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT pg_current_xact_id()")  # its transaction id, taken now
+                began.set()
+                assert first_committed.wait(10)
+                reserve(uuid.uuid4(), 2)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    with projection_paused():
+        later = threading.Thread(target=began_first_committed_last)
+        later.start()
+        assert began.wait(10)
+        with transaction.atomic():
+            reserve(uuid.uuid4(), 3)
+        first_committed.set()
+        later.join(10)
+    wiring.catch_up()
+
+    assert errors == []
+    product = Product.objects.get(sku="KB")
+    assert (product.on_hand, product.reserved) == (10, 5)
+    shown = ProductAvailability.objects.get(sku="KB")
+    assert (shown.on_hand, shown.reserved, shown.available) == (10, 5, 5)
 
 
 def test_a_rebuild_gives_the_rows_live_projection_gave(staff_client):
@@ -445,7 +495,7 @@ def test_a_row_projector_applies_a_batch_in_two_statements_whatever_its_size(sta
     wiring.catch_up()
     projected = list(ProductAvailability.objects.order_by("sku").values())
     projector = ProductAvailabilityProjector()
-    events, _, _, _ = projection.read_log(0, projector.consumes())
+    events, _, _, _ = projection.read_log(0, event_log_head(), projector.consumes())
     assert len(events) == 12
 
     # Inside a transaction, as the runner calls it.
